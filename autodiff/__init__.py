@@ -1,0 +1,34 @@
+"""numbarl's define-by-run automatic differentiation.
+
+    import autodiff as ad
+    x = ad.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()          # x.grad == 2 * x
+
+Tensors run on a backend (numpy on the CPU); every op is a `Function` with a forward and a
+backward written against the backend interface, so the same ops run on every device.
+"""
+
+from .tensor import (Generator, Tensor, arange, default_generator, from_numpy, full, manual_seed,
+                     ones, ones_like, rand, randn, tensor, zeros, zeros_like)
+from .function import (AnomalyError, Function, InPlaceError, detect_anomaly, enable_grad,
+                       is_grad_enabled, no_grad)
+from .engine import backward, grad
+from .functional import (cat, clamp, gather, linear, log_softmax, logsumexp, matmul, maximum,
+                         minimum, mse_loss, smooth_l1_loss, softmax, softplus, stack, where)
+from .gradcheck import GradcheckError, gradcheck
+from .serialization import load, save
+from . import distributions, nn, optim
+
+float32 = "float32"
+float64 = "float64"
+
+__all__ = [
+    "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
+    "rand", "randn", "Generator", "manual_seed", "default_generator",
+    "Function", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
+    "InPlaceError", "backward", "grad", "gradcheck", "GradcheckError",
+    "cat", "stack", "where", "clamp", "gather", "linear", "matmul", "maximum", "minimum",
+    "logsumexp", "softmax", "log_softmax", "softplus", "mse_loss", "smooth_l1_loss",
+    "save", "load", "nn", "optim", "distributions", "float32", "float64",
+]

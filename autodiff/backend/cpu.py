@@ -1,0 +1,214 @@
+"""The CPU backend: every buffer operation of `Backend` on numpy arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Backend
+
+_COMPARE = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+            "eq": np.equal, "ne": np.not_equal}
+_LOGICAL = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor, "not": np.logical_not}
+
+
+def _is_basic_index(index) -> bool:
+    """True when numpy indexing makes a view, so no position can be selected twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+class CPUBackend(Backend):
+    name = "cpu"
+
+    # -- creation and transfer ----------------------------------------------------------------
+    def asarray(self, data, dtype=None):
+        return np.asarray(data, dtype=dtype)
+
+    def to_numpy(self, x):
+        return np.asarray(x)
+
+    def full(self, shape, value, dtype):
+        return np.full(shape, value, dtype=dtype)
+
+    def zeros(self, shape, dtype):
+        return np.zeros(shape, dtype=dtype)
+
+    def arange(self, n, dtype):
+        return np.arange(n, dtype=dtype)
+
+    def copy(self, x):
+        return np.array(x, copy=True)
+
+    def astype(self, x, dtype):
+        return x.astype(dtype)
+
+    # -- elementwise ----------------------------------------------------------------------------
+    add = staticmethod(np.add)
+    sub = staticmethod(np.subtract)
+    mul = staticmethod(np.multiply)
+    div = staticmethod(np.true_divide)
+    neg = staticmethod(np.negative)
+    pow = staticmethod(np.power)
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    abs = staticmethod(np.abs)
+    sign = staticmethod(np.sign)
+    tanh = staticmethod(np.tanh)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+    where = staticmethod(np.where)
+
+    def sigmoid(self, x):
+        # exp of a non-positive number only, so large |x| neither overflows nor warns.
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+    def relu(self, x):
+        return np.maximum(x, 0, dtype=x.dtype)
+
+    def clip(self, x, lo, hi):
+        return np.clip(x, lo, hi)
+
+    def compare(self, op, a, b):
+        return _COMPARE[op](a, b)
+
+    def logical(self, op, a, b=None):
+        return _LOGICAL[op](a) if op == "not" else _LOGICAL[op](a, b)
+
+    # -- fused elementwise rules ------------------------------------------------------------------
+    def tanh_backward(self, g, y):
+        out = np.multiply(y, y)
+        np.subtract(1, out, out=out)
+        return np.multiply(out, g, out=out) if g.shape == out.shape else out * g
+
+    def sigmoid_backward(self, g, y):
+        return g * (y * (1 - y))
+
+    def max_backward_mask(self, x, m, axis):
+        mask = (x == m).astype(x.dtype)
+        return mask / mask.sum(axis=axis, keepdims=True)
+
+    # -- reductions ---------------------------------------------------------------------------------
+    def sum(self, x, axis, keepdims):
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def max(self, x, axis, keepdims):
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+    def argmax(self, x, axis):
+        return np.argmax(x, axis=axis)
+
+    def sum_to(self, x, shape):
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
+        out = np.sum(x, axis=axes, keepdims=True) if axes else x
+        return out.reshape(shape)
+
+    def all_finite(self, x):
+        return bool(np.isfinite(x).all()) if x.dtype.kind in "fc" else True
+
+    def item(self, x):
+        return x.item()
+
+    # -- shape and indexing -----------------------------------------------------------------------
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def permute(self, x, axes):
+        return x.transpose(axes)
+
+    def broadcast_to(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def concatenate(self, xs, axis):
+        return np.concatenate(xs, axis=axis)
+
+    def getitem(self, x, index):
+        return x[index]
+
+    def index_add(self, shape, index, values):
+        out = np.zeros(shape, dtype=values.dtype)
+        if _is_basic_index(index):
+            out[index] = values  # a view: each position at most once
+        else:
+            np.add.at(out, index, values)  # advanced indexing may repeat positions
+        return out
+
+    def take_along_axis(self, x, index, axis):
+        return np.take_along_axis(x, index, axis=axis)
+
+    def scatter_add_along_axis(self, shape, index, values, axis):
+        out = np.zeros(shape, dtype=values.dtype)
+        axis = axis % len(shape)
+        values = np.broadcast_to(values, index.shape)
+        # The full coordinates of every element of `index`, with `index` itself on `axis`.
+        coords = list(np.indices(index.shape, sparse=True))
+        coords[axis] = index
+        np.add.at(out, tuple(coords), values)
+        return out
+
+    # -- linear algebra -----------------------------------------------------------------------------
+    matmul = staticmethod(np.matmul)
+
+    def linear(self, x, w, b):
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    # -- in place ---------------------------------------------------------------------------------
+    def setitem(self, x, index, value):
+        x[index] = value
+
+    def iadd(self, x, y):
+        x += y
+
+    def imul(self, x, y):
+        x *= y
+
+    def adam_step(self, p, g, m, v, lr, beta1, beta2, eps, step, weight_decay):
+        if weight_decay:
+            g = g + weight_decay * p
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        # Bias correction folded into the step size and the denominator (same math as the paper).
+        bias1 = 1 - beta1 ** step
+        bias2 = 1 - beta2 ** step
+        denom = np.sqrt(v)
+        denom *= 1.0 / np.sqrt(bias2)
+        denom += eps
+        np.divide(m, denom, out=denom)
+        denom *= lr / bias1
+        p -= denom
+
+    def sgd_step(self, p, g, buf, lr, momentum, weight_decay, nesterov):
+        if weight_decay:
+            g = g + weight_decay * p
+        if momentum:
+            buf *= momentum
+            buf += g
+            g = g + momentum * buf if nesterov else buf
+        p -= lr * g
+
+    def clip_by_global_norm(self, grads, max_norm):
+        total = np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads))
+        # Always multiply (by at most 1) rather than branch: a device backend cannot branch on
+        # a value it has not copied to the host.
+        scale = min(1.0, max_norm / (total + 1e-6))
+        for g in grads:
+            g *= scale
+        return np.asarray(total, dtype=grads[0].dtype if grads else np.float32)
+
+    # -- random numbers ---------------------------------------------------------------------------
+    def rng(self, seed):
+        return np.random.default_rng(seed)
+
+    def uniform(self, rng, shape, dtype):
+        return rng.random(shape, dtype=dtype)
+
+    def normal(self, rng, shape, dtype):
+        return rng.standard_normal(shape, dtype=dtype)

@@ -1,0 +1,151 @@
+"""Reverse-mode differentiation over the recorded graph: `backward` and `grad`.
+
+One mechanism serves both: sort the graph's tensors topologically, then walk them from the outputs
+back, calling each op's backward once with the sum of the gradients flowing into its output (so a
+tensor used twice gets both contributions).
+"""
+
+from __future__ import annotations
+
+from .function import STATE, check_backward
+from .tensor import Tensor
+
+
+def _topological_order(roots):
+    """Tensors that require grad reachable from `roots`, each after all the tensors it was made from."""
+    order, visited = [], set()
+    stack = [(r, False) for r in roots]
+    while stack:  # iterative: recurrent graphs are thousands of ops deep
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        ctx = t._ctx
+        if ctx is not None:
+            for p in ctx.inputs:
+                if isinstance(p, Tensor) and p.requires_grad and id(p) not in visited:
+                    stack.append((p, False))
+    return order
+
+
+def _seed_gradients(outputs, grad_outputs):
+    seeds = []
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Tensor) or not out.requires_grad:
+            raise RuntimeError(
+                f"output {i} does not require grad and has no grad_fn: nothing to differentiate "
+                "(was it computed under no_grad(), or from tensors without requires_grad=True?)")
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"backward needs a gradient for an output of shape {out.shape}; pass "
+                    "gradient=<tensor of that shape>, or reduce the output to a scalar first (.sum())")
+            g = Tensor._make(out._backend.full(out.shape, 1, out.dtype), out._backend)
+        elif not isinstance(g, Tensor):
+            g = Tensor(g, dtype=out.dtype, device=out.device)
+        if g.shape != out.shape:
+            raise RuntimeError(f"gradient of shape {g.shape} given for an output of shape {out.shape}")
+        seeds.append(g)
+    return seeds
+
+
+def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
+    """The shared reverse walk. With `inputs` given, returns their gradients; otherwise
+    accumulates into the `.grad` of every leaf."""
+    seeds = _seed_gradients(outputs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    results = None if inputs is None else [None] * len(inputs)
+    pending: dict[int, Tensor] = {}
+    for out, g in zip(outputs, seeds):
+        pending[id(out)] = pending[id(out)] + g if id(out) in pending else g
+
+    prev, STATE.enabled = STATE.enabled, create_graph
+    try:
+        for t in reversed(_topological_order(outputs)):
+            g = pending.pop(id(t), None)
+            if g is None:
+                continue
+            if t._hooks:
+                for hook in list(t._hooks):
+                    replaced = hook(g)
+                    if replaced is not None:
+                        g = replaced
+            if wanted is not None and id(t) in wanted:
+                results[wanted[id(t)]] = g
+            ctx = t._ctx
+            if ctx is None:
+                if wanted is None:
+                    _accumulate_leaf(t, g, create_graph)
+                continue
+            grads = ctx.fn.backward(ctx, g)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            if len(grads) != len(ctx.inputs):
+                raise RuntimeError(f"{ctx.fn.__name__}.backward returned {len(grads)} gradients for "
+                                   f"{len(ctx.inputs)} forward arguments")
+            if STATE.anomaly:
+                check_backward(ctx, grads)
+            for p, gp, need in zip(ctx.inputs, grads, ctx.needs_input_grad):
+                if not need or gp is None:
+                    continue
+                if gp.shape != p.shape:
+                    raise RuntimeError(f"{ctx.fn.__name__}.backward returned a gradient of shape "
+                                       f"{gp.shape} for an input of shape {p.shape}")
+                key = id(p)
+                pending[key] = pending[key] + gp if key in pending else gp
+            if not retain_graph:
+                ctx.mark_freed()
+    finally:
+        STATE.enabled = prev
+    return results
+
+
+def _accumulate_leaf(t: Tensor, g: Tensor, create_graph: bool):
+    if create_graph:  # keep the gradient's own graph so it can be differentiated again
+        t.grad = g if t.grad is None else t.grad + g
+    elif t.grad is None:
+        # A copy: `g` may be shared with other tensors' gradients or with the caller's seed.
+        t.grad = Tensor._make(t._backend.copy(g.data), t._backend)
+    else:
+        t.grad._version[0] += 1
+        t._backend.iadd(t.grad.data, g.data)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate the gradients of `tensors` into the `.grad` of every leaf they depend on.
+
+    `create_graph=True` records the backward pass itself, so the gradients can be differentiated
+    again (Hessian-vector products); the graph is then kept as if `retain_graph=True`."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    _run(tensors, grad_tensors, retain_graph, create_graph, None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """The gradients of `outputs` with respect to `inputs`, returned (not accumulated into .grad).
+
+    Example, a Hessian-vector product:
+        g, = grad(loss, [x], create_graph=True)
+        hv, = grad((g * v).sum(), [x])
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is not None and not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"input {i} (shape {t.shape}) does not require grad")
+    results = _run(outputs, grad_outputs, retain_graph, create_graph, inputs)
+    for i, r in enumerate(results):
+        if r is None and not allow_unused:
+            raise RuntimeError(f"input {i} (shape {inputs[i].shape}) was not used to compute the "
+                               "outputs; pass allow_unused=True to get None for it")
+    return tuple(results)

@@ -1,0 +1,293 @@
+"""Ops composed from the primitives in `ops.py` (no backward rules of their own), and the Tensor
+methods and operators, which are attached to `Tensor` at the bottom of this module."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import ops
+from .tensor import DEFAULT_DTYPE, Tensor, _NUMBER, _unwrap_index
+
+
+def _lift(value, like: Tensor) -> Tensor:
+    """A constant tensor for a Python number or array, on `like`'s device and (for numbers) dtype."""
+    if isinstance(value, Tensor):
+        return value
+    bk = like._backend
+    if isinstance(value, _NUMBER):
+        dtype = like.dtype
+        if dtype.kind not in "fc" and isinstance(value, (float, np.floating)):
+            dtype = np.dtype(DEFAULT_DTYPE)
+        return Tensor._make(bk.full((), value, dtype), bk)
+    return Tensor._make(bk.asarray(value), bk)
+
+
+def _binary(fn):
+    def forward(a, b):
+        return fn.apply(a, b if isinstance(b, Tensor) else _lift(b, a))
+
+    def reflected(a, b):
+        return fn.apply(_lift(b, a), a)
+
+    return forward, reflected
+
+
+add, _radd = _binary(ops.Add)
+sub, _rsub = _binary(ops.Sub)
+mul, _rmul = _binary(ops.Mul)
+div, _rdiv = _binary(ops.Div)
+pow, _rpow = _binary(ops.Pow)
+
+
+def maximum(a, b):
+    a, b = _pair(a, b)
+    return ops.Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    a, b = _pair(a, b)
+    return ops.Minimum.apply(a, b)
+
+
+def _pair(a, b):
+    if not isinstance(a, Tensor):
+        return _lift(a, b), b
+    return a, _lift(b, a)
+
+
+def where(cond, a, b) -> Tensor:
+    """`a` where `cond` is true, else `b` (numpy broadcasting; `cond` gets no gradient)."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else cond
+    a, b = _lift(a, like), _lift(b, like)
+    return ops.Where.apply(_lift(cond, like), a, b)
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    return ops.Clamp.apply(x, min, max)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with numpy's rules for 1-D operands (promoted, then squeezed)."""
+    if a.ndim == 1 and b.ndim == 1:
+        return (a * b).sum()
+    if a.ndim == 1:
+        return ops.MatMul.apply(a.reshape((1, -1)), b).reshape(b.shape[:-2] + b.shape[-1:])
+    if b.ndim == 1:
+        return ops.MatMul.apply(a, b.reshape((-1, 1))).reshape(a.shape[:-1])
+    return ops.MatMul.apply(a, b)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias as one op; weight is (out_features, in_features)."""
+    return ops.Linear.apply(x, weight, bias)
+
+
+# -- reductions ------------------------------------------------------------------------------------------
+def sum(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    return ops.Sum.apply(x, axis, keepdim)
+
+
+def mean(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops._axes(axis, x.ndim))
+    return ops.Sum.apply(x, axis, keepdim) * (1.0 / count)
+
+
+def var(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
+    count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops._axes(axis, x.ndim))
+    d = x - mean(x, axis, keepdim=True)
+    return sum(d * d, axis, keepdim) * (1.0 / (count - correction))
+
+
+def std(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
+    return var(x, axis, keepdim, correction).sqrt()
+
+
+def max(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    return ops.Max.apply(x, axis, keepdim)
+
+
+def min(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    return -ops.Max.apply(-x, axis, keepdim)
+
+
+def logsumexp(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    """log(sum(exp(x))) without overflow: the max is subtracted first (and gets no gradient,
+    since the result does not depend on it)."""
+    m = max(x, axis, keepdim=True).detach()
+    out = ((x - m).exp().sum(axis, keepdim=True)).log() + m
+    if keepdim:
+        return out
+    return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in ops._axes(axis, x.ndim)))
+
+
+def log_softmax(x: Tensor, axis=-1) -> Tensor:
+    return x - logsumexp(x, axis, keepdim=True)
+
+
+def softmax(x: Tensor, axis=-1) -> Tensor:
+    e = (x - max(x, axis, keepdim=True).detach()).exp()
+    return e / e.sum(axis, keepdim=True)
+
+
+def softplus(x: Tensor, beta=1.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, written so that large |x| neither overflows nor loses digits."""
+    bx = x * beta if beta != 1.0 else x
+    out = bx.relu() + ((-bx.abs()).exp() + 1).log()
+    return out / beta if beta != 1.0 else out
+
+
+# -- losses --------------------------------------------------------------------------------------------------------
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"unknown reduction {reduction!r}; valid: 'mean', 'sum', 'none'")
+
+
+def mse_loss(input: Tensor, target, reduction="mean") -> Tensor:
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target, beta=1.0, reduction="mean") -> Tensor:
+    """Huber loss (DQN's): quadratic within `beta` of the target, linear beyond."""
+    d = input - target
+    a = d.abs()
+    loss = where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+# -- shape --------------------------------------------------------------------------------------------------------
+def reshape(x: Tensor, *shape) -> Tensor:
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return ops.Reshape.apply(x, shape)
+
+
+def permute(x: Tensor, *axes) -> Tensor:
+    axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+    return ops.Permute.apply(x, tuple(a % x.ndim for a in axes))
+
+
+def transpose(x: Tensor, dim0=-2, dim1=-1) -> Tensor:
+    axes = list(range(x.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return ops.Permute.apply(x, tuple(axes))
+
+
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    axis = axis % (x.ndim + 1)
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def squeeze(x: Tensor, axis=None) -> Tensor:
+    if axis is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    axis = axis % x.ndim
+    if x.shape[axis] != 1:
+        return x
+    return reshape(x, x.shape[:axis] + x.shape[axis + 1:])
+
+
+def flatten(x: Tensor, start_dim=0, end_dim=-1) -> Tensor:
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+
+def expand(x: Tensor, *shape) -> Tensor:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = tuple(x.shape[i - len(shape) + x.ndim] if n == -1 else n for i, n in enumerate(shape))
+    return x if shape == x.shape else ops.Expand.apply(x, shape)
+
+
+def cat(tensors, axis=0) -> Tensor:
+    return ops.Cat.apply(axis, *tensors)
+
+
+def stack(tensors, axis=0) -> Tensor:
+    return cat([unsqueeze(t, axis) for t in tensors], axis)
+
+
+def gather(x: Tensor, axis: int, index) -> Tensor:
+    """take_along_axis(x, index, axis): `index` has x's number of dims (PyTorch's gather)."""
+    index = index.data if isinstance(index, Tensor) else x._backend.asarray(index)
+    if index.ndim != x.ndim:
+        raise ValueError(f"gather: index has {index.ndim} dims but the input of shape {x.shape} has "
+                         f"{x.ndim}; add the missing axes (e.g. index[..., None])")
+    return ops.Gather.apply(x, axis, index)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    return ops.GetItem.apply(x, _unwrap_index(index))
+
+
+def argmax(x: Tensor, axis=None) -> Tensor:
+    return Tensor._make(x._backend.argmax(x.data, axis), x._backend)
+
+
+# -- comparisons and logic (no gradient: boolean results) ------------------------------------------------------------
+def _compare(op):
+    def fn(a, b):
+        b = b.data if isinstance(b, Tensor) else b
+        return Tensor._make(a._backend.compare(op, a.data, b), a._backend)
+
+    return fn
+
+
+def _logical(op):
+    def fn(a, b=None):
+        b = b.data if isinstance(b, Tensor) else b
+        return Tensor._make(a._backend.logical(op, a.data, b), a._backend)
+
+    return fn
+
+
+def _attach():
+    T = Tensor
+    T.__add__, T.__radd__ = add, _radd
+    T.__sub__, T.__rsub__ = sub, _rsub
+    T.__mul__, T.__rmul__ = mul, _rmul
+    T.__truediv__, T.__rtruediv__ = div, _rdiv
+    T.__pow__, T.__rpow__ = pow, _rpow
+    T.__neg__ = lambda x: ops.Neg.apply(x)
+    T.__abs__ = T.abs = lambda x: ops.Abs.apply(x)
+    T.__matmul__ = T.matmul = matmul
+    T.__rmatmul__ = lambda a, b: matmul(_lift(b, a), a)
+    T.__getitem__ = getitem
+    for name, op in [("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge"), ("eq", "eq"), ("ne", "ne")]:
+        setattr(T, f"__{name}__", _compare(op))
+    T.__and__, T.__or__, T.__xor__ = _logical("and"), _logical("or"), _logical("xor")
+    T.__invert__ = _logical("not")
+    T.add, T.sub, T.mul, T.div, T.pow = add, sub, mul, div, pow
+    T.neg = T.__neg__
+    T.exp = lambda x: ops.Exp.apply(x)
+    T.log = lambda x: ops.Log.apply(x)
+    T.sqrt = lambda x: ops.Sqrt.apply(x)
+    T.tanh = lambda x: ops.Tanh.apply(x)
+    T.relu = lambda x: ops.Relu.apply(x)
+    T.sigmoid = lambda x: ops.Sigmoid.apply(x)
+    T.square = lambda x: x * x
+    T.softplus = softplus
+    T.sum, T.mean, T.var, T.std, T.max, T.min = sum, mean, var, std, max, min
+    T.logsumexp, T.softmax, T.log_softmax = logsumexp, softmax, log_softmax
+    T.clamp = T.clip = clamp
+    T.minimum, T.maximum = minimum, maximum
+    T.reshape = T.view = reshape
+    T.permute, T.transpose, T.unsqueeze, T.squeeze, T.flatten = permute, transpose, unsqueeze, squeeze, flatten
+    T.expand = expand
+    T.T = property(lambda x: transpose(x, 0, 1) if x.ndim == 2 else permute(x, tuple(reversed(range(x.ndim)))))
+    T.mT = property(lambda x: transpose(x, -2, -1))
+    T.gather = gather
+    T.argmax = argmax
+    T.any = lambda x: bool(np.any(x.numpy()))
+    T.all = lambda x: bool(np.all(x.numpy()))
+
+
+_attach()

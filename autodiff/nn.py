@@ -1,0 +1,323 @@
+"""Modules: parameters, sub-modules, state dicts, and the layers RL networks are built from."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import functional as F
+from .tensor import DEFAULT_DTYPE, Tensor, _rng_state
+from .backend import get_backend
+
+
+class Parameter(Tensor):
+    """A tensor that a Module owns and an optimizer updates (requires grad by default)."""
+
+    __slots__ = ("_flat_owner",)
+
+    def __init__(self, data, requires_grad=True):
+        t = data if isinstance(data, Tensor) else Tensor(data)
+        self.data, self._backend = t.data, t._backend
+        self.grad, self._ctx, self._version, self._hooks = None, None, [0], None
+        self._flat_owner = None
+        self.requires_grad = False
+        self.requires_grad_(requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and networks. Assigning a Parameter or Module to an attribute
+    registers it; `forward` is called by `module(x)`."""
+
+    def __init__(self):
+        object.__setattr__(self, "_param_names", [])
+        object.__setattr__(self, "_buffer_names", [])
+        object.__setattr__(self, "_module_names", [])
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_param_names" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                               "before assigning attributes")
+        for registry in (self._param_names, self._module_names):
+            if name in registry:
+                registry.remove(name)
+        if isinstance(value, Parameter):
+            self._param_names.append(name)
+        elif isinstance(value, Module):
+            self._module_names.append(name)
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, tensor: Tensor):
+        """State saved with the module that is not trained (e.g. running normalisation statistics)."""
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        object.__setattr__(self, name, tensor)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- traversal -----------------------------------------------------------------------------------
+    def named_children(self):
+        for name in self._module_names:
+            yield name, getattr(self, name)
+
+    def children(self):
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return [m for _, m in self.named_modules()]
+
+    def named_parameters(self, prefix=""):
+        seen = set()
+        for path, module in self.named_modules(prefix):
+            for name in module._param_names:
+                p = getattr(module, name)
+                if id(p) not in seen:  # a parameter shared between layers is listed once
+                    seen.add(id(p))
+                    yield (f"{path}.{name}" if path else name), p
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self):
+        for path, module in self.named_modules():
+            for name in module._buffer_names:
+                yield (f"{path}.{name}" if path else name), getattr(module, name)
+
+    # -- modes and devices ---------------------------------------------------------------------------
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def to(self, device):
+        """Move every parameter and buffer to `device` in place; returns self."""
+        backend = get_backend(device)
+        for _, t in list(self.named_parameters()) + list(self.named_buffers()):
+            if t._backend is not backend:
+                if getattr(t, "_flat_owner", None) is not None:
+                    raise RuntimeError("move a module to its device before creating its optimizer")
+                t.data, t._backend, t.grad = backend.asarray(t.numpy()), backend, None
+        return self
+
+    # -- state ---------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """name -> tensor (sharing memory) for every parameter and buffer."""
+        out = {name: p.detach() for name, p in self.named_parameters()}
+        out.update((name, b.detach()) for name, b in self.named_buffers())
+        return out
+
+    def load_state_dict(self, state: dict, strict=True):
+        """Copy values in place (so optimizers' views of the parameters stay valid)."""
+        own = dict(self.named_parameters())
+        own.update(self.named_buffers())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
+                           f"unexpected keys {unexpected}")
+        for name, t in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+            if value.shape != t.shape:
+                raise ValueError(f"load_state_dict for {type(self).__name__}: {name} has shape "
+                                 f"{t.shape} in the module but {value.shape} in the state dict")
+            t._version[0] += 1
+            t._backend.setitem(t.data, Ellipsis, t._backend.asarray(value, t.dtype))
+
+    # -- repr ------------------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+# -- initialisation --------------------------------------------------------------------------------------------
+def _host_rng(generator) -> np.random.Generator:
+    """Initial weights are drawn on the host (then moved), from `generator` or the default one."""
+    return _rng_state(generator, get_backend("cpu"))
+
+
+def orthogonal(shape, gain=1.0, generator=None) -> np.ndarray:
+    """A (rows, cols) matrix with orthonormal rows or columns, times `gain` (Saxe et al. 2014),
+    the initialisation PPO implementations use."""
+    rows, cols = shape[0], int(np.prod(shape[1:]))
+    a = _host_rng(generator).standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))  # makes the result uniformly distributed over orthogonal matrices
+    if rows < cols:
+        q = q.T
+    return (gain * q).reshape(shape)
+
+
+# -- layers ---------------------------------------------------------------------------------------------------
+class Linear(Module):
+    """y = x W^T + b with W (out_features, in_features), orthogonally initialised with `gain`
+    and a constant bias (CleanRL's layer_init); one op forward, one backward."""
+
+    def __init__(self, in_features, out_features, bias=True, gain=1.0, bias_const=0.0,
+                 dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        w = orthogonal((out_features, in_features), gain, generator).astype(dtype)
+        self.weight = Parameter(Tensor(w, device=device))
+        self.bias = Parameter(Tensor(np.full(out_features, bias_const, dtype), device=device)) if bias else None
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return x.tanh()
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return x.relu()
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return x.sigmoid()
+
+
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+_ACTIVATIONS = {"tanh": Tanh, "relu": ReLU, "sigmoid": Sigmoid, "identity": Identity}
+
+
+class Sequential(Module):
+    def __init__(self, *layers):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            setattr(self, str(i), layer)
+
+    def __getitem__(self, i):
+        return self.children()[i]
+
+    def __len__(self):
+        return len(self._module_names)
+
+    def forward(self, x):
+        for name in self._module_names:
+            x = getattr(self, name)(x)
+        return x
+
+
+class MLP(Sequential):
+    """Linear layers of the given sizes with `activation` between them: MLP([4, 64, 64, 2]).
+
+    Hidden layers get orthogonal gain `hidden_gain` (sqrt 2 for tanh/relu nets in PPO), the last
+    layer `output_gain` (0.01 for a policy head, 1 for a value head)."""
+
+    def __init__(self, sizes, activation="tanh", hidden_gain=math.sqrt(2), output_gain=1.0,
+                 output_activation=None, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+        if len(sizes) < 2:
+            raise ValueError(f"MLP needs at least an input and an output size, got {list(sizes)}")
+        act = _activation(activation)
+        layers = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            last = i == len(sizes) - 2
+            layers.append(Linear(n_in, n_out, gain=output_gain if last else hidden_gain,
+                                 dtype=dtype, device=device, generator=generator))
+            if not last:
+                layers.append(act())
+            elif output_activation is not None:
+                layers.append(_activation(output_activation)())
+        super().__init__(*layers)
+
+
+def _activation(act):
+    if isinstance(act, str):
+        if act not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}; valid: {', '.join(_ACTIVATIONS)}")
+        return _ACTIVATIONS[act]
+    return act
+
+
+class GRUCell(Module):
+    """One GRU step with PyTorch's equations and parameter names:
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+        z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        h' = (1 - z) * n + z * h
+    """
+
+    def __init__(self, input_size, hidden_size, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        bound = 1.0 / math.sqrt(hidden_size)
+        rng = _host_rng(generator)
+
+        def uniform(*shape):
+            return Parameter(Tensor(rng.uniform(-bound, bound, shape).astype(dtype), device=device))
+
+        self.weight_ih = uniform(3 * hidden_size, input_size)
+        self.weight_hh = uniform(3 * hidden_size, hidden_size)
+        self.bias_ih = uniform(3 * hidden_size)
+        self.bias_hh = uniform(3 * hidden_size)
+
+    def forward(self, x, h):
+        H = self.hidden_size
+        gi = F.linear(x, self.weight_ih, self.bias_ih)
+        gh = F.linear(h, self.weight_hh, self.bias_hh)
+        rz = (gi[..., :2 * H] + gh[..., :2 * H]).sigmoid()
+        r, z = rz[..., :H], rz[..., H:]
+        n = (gi[..., 2 * H:] + r * gh[..., 2 * H:]).tanh()
+        return n + z * (h - n)  # == (1 - z) * n + z * h, one op fewer
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class Embedding(Module):
+    """A lookup table: `embedding(indices)` is `weight[indices]`, weights drawn from N(0, 1)."""
+
+    def __init__(self, num_embeddings, embedding_dim, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        w = _host_rng(generator).standard_normal((num_embeddings, embedding_dim)).astype(dtype)
+        self.weight = Parameter(Tensor(w, device=device))
+
+    def forward(self, indices):
+        dtype = indices.dtype if isinstance(indices, Tensor) else np.asarray(indices).dtype
+        if dtype.kind not in "iu":
+            raise TypeError(f"Embedding expects integer indices, got {dtype}")
+        return self.weight[indices]
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+

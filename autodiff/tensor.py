@@ -1,0 +1,334 @@
+"""`Tensor`: a backend array plus the graph node that made it (define-by-run).
+
+Every op called on a Tensor that requires grad records a `Context` on its output; `backward()`
+walks those records in reverse topological order (`autodiff.engine`). Method names are PyTorch's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import get_backend
+
+DEFAULT_DTYPE = np.float32
+_NUMBER = (int, float, bool, np.number, np.bool_)
+
+
+class Tensor:
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_backend", "_version", "_hooks",
+                 "__weakref__")
+    __array_priority__ = 100  # numpy array (op) Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, dtype=None, device="cpu", requires_grad=False):
+        backend = get_backend(device)
+        if isinstance(data, Tensor):
+            data = backend.asarray(data.numpy())
+        elif dtype is None and not isinstance(data, np.ndarray):
+            # Python numbers and lists: floats become float32 as in PyTorch; numpy arrays keep theirs.
+            arr = np.asarray(data)
+            dtype = DEFAULT_DTYPE if arr.dtype.kind == "f" else arr.dtype
+            data = arr
+        self.data = backend.asarray(data, dtype)
+        self._backend = backend
+        self.grad = None
+        self._ctx = None
+        self._version = [0]
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, backend, requires_grad=False):
+        t = object.__new__(cls)
+        t.data = data
+        t._backend = backend
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._ctx = None
+        t._version = [0]
+        t._hooks = None
+        return t
+
+    # -- properties -------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return self._backend.name
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def grad_fn(self):
+        return self._ctx.fn if self._ctx is not None else None
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self):
+        return self.shape[0]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    # -- conversion -------------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The values as a numpy array (a copy when the tensor lives on another device)."""
+        return self._backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def item(self):
+        return self._backend.item(self.data)
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
+        return bool(self.item())
+
+    def to(self, device=None, dtype=None) -> Tensor:
+        """A copy on another device and/or with another dtype (the same tensor if nothing changes).
+        Differentiable in dtype; a device move detaches, as moves happen outside training graphs."""
+        t = self
+        if device is not None and get_backend(device) is not t._backend:
+            t = Tensor._make(get_backend(device).asarray(t.numpy()), get_backend(device),
+                             t.requires_grad and t.is_leaf)
+        if dtype is not None and np.dtype(dtype) != t.dtype:
+            t = _ops.Cast.apply(t, np.dtype(dtype))
+        return t
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
+    def long(self):
+        return self.to(dtype=np.int64)
+
+    # -- autograd ----------------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad=True) -> Tensor:
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, not {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead")
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares memory, as in PyTorch)."""
+        t = Tensor._make(self.data, self._backend)
+        t._version = self._version
+        return t
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into each leaf's `.grad` (see `autodiff.engine.backward`)."""
+        from .engine import backward
+
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces
+        the gradient. Returns a handle whose `.remove()` unregisters the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    # -- in place ------------------------------------------------------------------------------------
+    def _check_inplace(self, op):
+        from .function import STATE
+
+        if self.requires_grad and STATE.enabled:
+            raise RuntimeError(
+                f"{op} on a tensor of shape {self.shape} that requires grad would change values "
+                "the graph depends on; do it under autodiff.no_grad() or use an out-of-place op")
+        self._version[0] += 1
+
+    def _raw(self, other):
+        return other.data if isinstance(other, Tensor) else other
+
+    def __setitem__(self, index, value):
+        self._check_inplace("__setitem__")
+        self._backend.setitem(self.data, _unwrap_index(index), self._raw(value))
+
+    def add_(self, other):
+        self._check_inplace("add_")
+        self._backend.iadd(self.data, self._raw(other))
+        return self
+
+    def sub_(self, other):
+        return self.add_(-other)
+
+    def mul_(self, other):
+        self._check_inplace("mul_")
+        self._backend.imul(self.data, self._raw(other))
+        return self
+
+    def copy_(self, other):
+        self._check_inplace("copy_")
+        self._backend.setitem(self.data, Ellipsis, self._raw(other))
+        return self
+
+    def fill_(self, value):
+        return self.copy_(value)
+
+    def zero_(self):
+        return self.copy_(0)
+
+    # -- repr ------------------------------------------------------------------------------------------
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", threshold=20)
+        extra = f"shape={self.shape}, dtype={self.dtype}, device={self.device}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{self._ctx.fn.__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}, {extra})"
+
+    __hash__ = object.__hash__
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _unwrap_index(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+# -- creation -----------------------------------------------------------------------------------------
+def tensor(data, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of `data` (Python floats become float32; numpy keeps its dtype)."""
+    if isinstance(data, np.ndarray):
+        data = data.copy()
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(array, device="cpu") -> Tensor:
+    """A tensor over `array` itself on the CPU (no copy), or a copy of it on another device."""
+    return Tensor(np.asarray(array), device=device)
+
+
+def full(shape, value, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
+    b = get_backend(device)
+    return Tensor._make(b.full(_shape(shape), value, np.dtype(dtype)), b)._grad(requires_grad)
+
+
+def zeros(*shape, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
+    return full(shape, 0, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
+    return full(shape, 1, dtype, device, requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None) -> Tensor:
+    return full(t.shape, 0, dtype or t.dtype, t.device)
+
+
+def ones_like(t: Tensor, dtype=None) -> Tensor:
+    return full(t.shape, 1, dtype or t.dtype, t.device)
+
+
+def arange(n, dtype=np.int64, device="cpu") -> Tensor:
+    b = get_backend(device)
+    return Tensor._make(b.arange(n, np.dtype(dtype)), b)
+
+
+class Generator:
+    """A random-number stream on a device (`sample(rng)`, `randn(..., generator=rng)`)."""
+
+    def __init__(self, seed=None, device="cpu"):
+        self.device = device
+        self.state = get_backend(device).rng(seed)
+
+    def manual_seed(self, seed):
+        self.state = get_backend(self.device).rng(seed)
+        return self
+
+
+default_generator = Generator(0)
+
+
+def manual_seed(seed) -> Generator:
+    """Seed the default generator (used by initialisers and by random ops given no generator)."""
+    return default_generator.manual_seed(seed)
+
+
+def _rng_state(generator, backend):
+    g = default_generator if generator is None else generator
+    if isinstance(g, Generator):
+        return g.state
+    if isinstance(g, np.random.Generator) and backend.name == "cpu":
+        return g
+    raise TypeError(f"expected an autodiff.Generator for device {backend.name}, got {type(g).__name__}")
+
+
+def rand(*shape, generator=None, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
+    b = get_backend(device)
+    data = b.uniform(_rng_state(generator, b), _shape(shape), np.dtype(dtype))
+    return Tensor._make(data, b)._grad(requires_grad)
+
+
+def randn(*shape, generator=None, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
+    b = get_backend(device)
+    data = b.normal(_rng_state(generator, b), _shape(shape), np.dtype(dtype))
+    return Tensor._make(data, b)._grad(requires_grad)
+
+
+def _shape(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(n) for n in shape)
+
+
+def _set_grad(self, requires_grad):
+    return self.requires_grad_(True) if requires_grad else self
+
+
+Tensor._grad = _set_grad
+
+from . import ops as _ops  # noqa: E402  (ops need the Tensor class defined above)
+from . import functional as _functional  # noqa: E402,F401  (attaches the math methods to Tensor)

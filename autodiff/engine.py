@@ -11,25 +11,34 @@ from .function import STATE, check_backward
 from .tensor import Tensor
 
 
+def _key(t: Tensor) -> int:
+    """A graph node: the op that made a tensor (aliases of one op's output share it), or the leaf."""
+    return id(t._ctx) if t._ctx is not None else id(t)
+
+
 def _topological_order(roots):
-    """Tensors that require grad reachable from `roots`, each after all the tensors it was made from."""
-    order, visited = [], set()
+    """One tensor per graph node reachable from `roots` through tensors that require grad, each
+    after the nodes it was made from; and the hooks registered on each node's tensors."""
+    order, visited, hooks = [], set(), {}
     stack = [(r, False) for r in roots]
     while stack:  # iterative: recurrent graphs are thousands of ops deep
         t, expanded = stack.pop()
         if expanded:
             order.append(t)
             continue
-        if id(t) in visited:
+        if t._hooks:
+            bucket = hooks.setdefault(_key(t), [])
+            bucket.extend(h for h in t._hooks if h not in bucket)
+        if _key(t) in visited:
             continue
-        visited.add(id(t))
+        visited.add(_key(t))
         stack.append((t, True))
         ctx = t._ctx
         if ctx is not None:
             for p in ctx.inputs:
-                if isinstance(p, Tensor) and p.requires_grad and id(p) not in visited:
+                if isinstance(p, Tensor) and p.requires_grad and _key(p) not in visited:
                     stack.append((p, False))
-    return order
+    return order, hooks
 
 
 def _seed_gradients(outputs, grad_outputs):
@@ -60,25 +69,27 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
     seeds = _seed_gradients(outputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
-    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    wanted = None if inputs is None else {_key(t): i for i, t in enumerate(inputs)}
     results = None if inputs is None else [None] * len(inputs)
     pending: dict[int, Tensor] = {}
     for out, g in zip(outputs, seeds):
-        pending[id(out)] = pending[id(out)] + g if id(out) in pending else g
+        k = _key(out)
+        pending[k] = pending[k] + g if k in pending else g
 
     prev, STATE.enabled = STATE.enabled, create_graph
     try:
-        for t in reversed(_topological_order(outputs)):
-            g = pending.pop(id(t), None)
+        order, hooks = _topological_order(outputs)
+        for t in reversed(order):
+            k = _key(t)
+            g = pending.pop(k, None)
             if g is None:
                 continue
-            if t._hooks:
-                for hook in list(t._hooks):
-                    replaced = hook(g)
-                    if replaced is not None:
-                        g = replaced
-            if wanted is not None and id(t) in wanted:
-                results[wanted[id(t)]] = g
+            for hook in hooks.get(k, ()):
+                replaced = hook(g)
+                if replaced is not None:
+                    g = replaced
+            if wanted is not None and k in wanted:
+                results[wanted[k]] = g
             ctx = t._ctx
             if ctx is None:
                 if wanted is None:
@@ -98,8 +109,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
                 if gp.shape != p.shape:
                     raise RuntimeError(f"{ctx.fn.__name__}.backward returned a gradient of shape "
                                        f"{gp.shape} for an input of shape {p.shape}")
-                key = id(p)
-                pending[key] = pending[key] + gp if key in pending else gp
+                k = _key(p)
+                pending[k] = pending[k] + gp if k in pending else gp
             if not retain_graph:
                 ctx.mark_freed()
     finally:

@@ -118,6 +118,22 @@ class InPlaceError(RuntimeError):
 _FREED = object()
 
 
+class _SavedOutput:
+    """An op's own output saved for its backward, held without a reference to the output tensor."""
+
+    __slots__ = ("data", "backend", "version")
+
+    def __init__(self, out):
+        self.data, self.backend, self.version = out.data, out._backend, out._version
+
+    def unpack(self, ctx):
+        # A new tensor standing for the same graph node (same ctx), so higher-order gradients
+        # flow through it exactly as through the original output.
+        t = Tensor._make(self.data, self.backend, True)
+        t._ctx, t._version = ctx, self.version
+        return t
+
+
 class Context:
     """What forward leaves for backward: saved tensors and any attribute forward sets."""
 
@@ -137,6 +153,8 @@ class Context:
             raise RuntimeError(
                 f"backward through {self.fn.__name__} a second time: its saved tensors were freed "
                 "after the first backward; pass retain_graph=True to the first backward to keep them")
+        if any(type(t) is _SavedOutput for t in saved):
+            saved = tuple(t.unpack(self) if type(t) is _SavedOutput else t for t in saved)
         for t, v in zip(saved, self._versions):
             if t is not None and t._version[0] != v:
                 raise InPlaceError(
@@ -206,9 +224,9 @@ class Function:
             ctx.inputs = args
             saved = ctx._saved
             if saved and any(s is out for s in saved):
-                # Saving the output itself would make a reference cycle (out -> ctx -> out) that
-                # only the cyclic GC frees; a detached alias sharing its version counter does not.
-                ctx._saved = tuple(out.detach() if s is out else s for s in saved)
+                # Holding the output itself would make a reference cycle (out -> ctx -> out) that
+                # only the cyclic GC frees; keep its data and rebuild a node on unpacking instead.
+                ctx._saved = tuple(_SavedOutput(out) if s is out else s for s in saved)
         if state.anomaly:
             ctx.fn = cls
             ctx.trace = _user_frame()

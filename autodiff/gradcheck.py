@@ -37,9 +37,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0) -> bool:
     def projected(args) -> float:
         return sum(float(np.sum(o.numpy().astype(np.float64) * v)) for o, v in zip(outputs(args), directions))
 
-    analytic = grad(outs, [xs[i] for i in checked],
-                    grad_outputs=[Tensor(v, dtype=o.dtype, device=o.device) for o, v in zip(outs, directions)],
-                    allow_unused=True)
+    # Outputs that do not depend on any checked input (constants) contribute zero analytically.
+    live = [k for k, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+    if live:
+        analytic = grad([outs[k] for k in live], [xs[i] for i in checked],
+                        grad_outputs=[Tensor(directions[k], dtype=outs[k].dtype, device=outs[k].device)
+                                      for k in live], allow_unused=True)
+    else:
+        analytic = [None] * len(checked)
     for i, g in zip(checked, analytic):
         x = xs[i]
         base = x.numpy()
@@ -60,3 +65,27 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0) -> bool:
                 f"gradcheck: input {i} (shape {base.shape}) at {j}: backward gives {ga[j]:.8g}, "
                 f"finite differences give {numeric[j]:.8g} ({int(bad.sum())} of {bad.size} elements differ)")
     return True
+
+
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0) -> bool:
+    """Check second derivatives: gradcheck of x -> d(v . fn(x))/dx, computed with create_graph=True,
+    so every backward rule on the way must itself be differentiable and right."""
+    from .engine import grad as _grad
+
+    inputs = list(inputs)
+    rng = np.random.default_rng(seed + 1)
+    probe = fn(*inputs)
+    v = Tensor(rng.standard_normal(probe.shape), dtype=np.float64, device=probe.device)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+
+    def first_derivatives(*xs):
+        # gradcheck calls this on perturbed copies that do not require grad: differentiate those too.
+        xs = [x.detach().requires_grad_() if i in checked and not x.requires_grad else x
+              for i, x in enumerate(xs)]
+        out = fn(*xs)
+        targets = [xs[i] for i in checked]
+        grads = _grad([out], targets, grad_outputs=[v.to(dtype=out.dtype)], create_graph=True,
+                      allow_unused=True)
+        return tuple(g if g is not None else t * 0 for g, t in zip(grads, targets))
+
+    return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed)

@@ -534,6 +534,6 @@ class Linear(Function):
             g2, x2 = g.reshape((-1, g.shape[-1])), x.reshape((-1, x.shape[-1]))
         else:
             g2, x2 = g, x
-        return (MatMul.apply(g, w) if nx else None,
+        return (MatMul.apply(g2, w).reshape(x.shape) if nx else None,
                 MatMul.apply(_mT(g2), x2) if nw else None,
                 g2.sum(0) if nb else None)

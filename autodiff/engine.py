@@ -80,7 +80,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
     try:
         order, hooks = _topological_order(outputs)
         for t in reversed(order):
-            k = _key(t)
+            ctx = t._ctx
+            k = id(ctx) if ctx is not None else id(t)
             g = pending.pop(k, None)
             if g is None:
                 continue
@@ -90,7 +91,6 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
                     g = replaced
             if wanted is not None and k in wanted:
                 results[wanted[k]] = g
-            ctx = t._ctx
             if ctx is None:
                 if wanted is None:
                     _accumulate_leaf(t, g, create_graph)
@@ -109,7 +109,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
                 if gp.shape != p.shape:
                     raise RuntimeError(f"{ctx.fn.__name__}.backward returned a gradient of shape "
                                        f"{gp.shape} for an input of shape {p.shape}")
-                k = _key(p)
+                k = id(p._ctx) if p._ctx is not None else id(p)
                 pending[k] = pending[k] + gp if k in pending else gp
             if not retain_graph:
                 ctx.mark_freed()

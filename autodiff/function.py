@@ -182,34 +182,35 @@ class Function:
     def backward(ctx, grad):
         raise NotImplementedError
 
+    _primitive = False  # built-in ops set this: their forward never records, so skip the switch
+
     @classmethod
     def apply(cls, *args):
         backend = None
-        needs = []
-        any_needs = False
         for a in args:
             if isinstance(a, Tensor):
-                if backend is None:
-                    backend = a._backend
-                needs.append(a.requires_grad)
-                any_needs = any_needs or a.requires_grad
-            else:
-                needs.append(False)
+                backend = a._backend
+                break
+        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         state = STATE
-        record = any_needs and state.enabled
+        record = state.enabled and True in needs
         ctx = Context()
         ctx.backend = backend
-        ctx.needs_input_grad = tuple(needs)
+        ctx.needs_input_grad = needs
         ctx._record = record
         ctx._saved = ()
-        prev, state.enabled = state.enabled, False
         try:
-            out = cls.forward(ctx, *args)
+            if cls._primitive:
+                out = cls.forward(ctx, *args)
+            else:
+                prev, state.enabled = state.enabled, False
+                try:
+                    out = cls.forward(ctx, *args)
+                finally:
+                    state.enabled = prev
         except (ValueError, IndexError) as e:
             shapes = ", ".join(str(a.shape) for a in args if isinstance(a, Tensor))
             raise _with_message(e, f"{cls.__name__} failed on inputs of shapes {shapes}: {e}") from None
-        finally:
-            state.enabled = prev
         if isinstance(out, Tensor):
             if any(out is a for a in args):  # a forward that returned an input: give it a new node
                 out = Tensor._make(out.data, out._backend)

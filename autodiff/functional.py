@@ -11,6 +11,9 @@ from . import ops
 from .tensor import DEFAULT_DTYPE, Tensor, _NUMBER, _unwrap_index
 
 
+_CONSTANTS: dict = {}
+
+
 def _lift(value, like: Tensor) -> Tensor:
     """A constant tensor for a Python number or array, on `like`'s device and (for numbers) dtype."""
     if isinstance(value, Tensor):
@@ -20,7 +23,15 @@ def _lift(value, like: Tensor) -> Tensor:
         dtype = like.dtype
         if dtype.kind not in "fc" and isinstance(value, (float, np.floating)):
             dtype = np.dtype(DEFAULT_DTYPE)
-        return Tensor._make(bk.full((), value, dtype), bk)
+        # Number constants are never written to or differentiated, so one tensor per value serves
+        # every graph (loss coefficients recur on every update).
+        key = (value, dtype, bk.name)
+        const = _CONSTANTS.get(key)
+        if const is None:
+            if len(_CONSTANTS) > 4096:
+                _CONSTANTS.clear()
+            const = _CONSTANTS[key] = Tensor._make(bk.scalar(value, dtype), bk)
+        return const
     return Tensor._make(bk.asarray(value), bk)
 
 
@@ -38,7 +49,13 @@ add, _radd = _binary(ops.Add)
 sub, _rsub = _binary(ops.Sub)
 mul, _rmul = _binary(ops.Mul)
 div, _rdiv = _binary(ops.Div)
-pow, _rpow = _binary(ops.Pow)
+_pow, _rpow = _binary(ops.Pow)
+
+
+def pow(a, b):
+    if isinstance(b, (int, float)) and not isinstance(b, bool):
+        return ops.PowScalar.apply(a, b)
+    return _pow(a, b)
 
 
 def maximum(a, b):
@@ -79,9 +96,15 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return ops.MatMul.apply(a, b)
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias as one op; weight is (out_features, in_features)."""
-    return ops.Linear.apply(x, weight, bias)
+_LINEAR_ACTIVATIONS = (None, "tanh", "relu")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation=None) -> Tensor:
+    """activation(x @ weight.T + bias) as one op; weight is (out_features, in_features) and
+    activation is None, "tanh" or "relu"."""
+    if activation not in _LINEAR_ACTIVATIONS:
+        raise ValueError(f"linear: unknown activation {activation!r}; valid: None, 'tanh', 'relu'")
+    return ops.Linear.apply(x, weight, bias, activation)
 
 
 # -- reductions ------------------------------------------------------------------------------------------
@@ -90,8 +113,7 @@ def sum(x: Tensor, axis=None, keepdim=False) -> Tensor:
 
 
 def mean(x: Tensor, axis=None, keepdim=False) -> Tensor:
-    count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops._axes(axis, x.ndim))
-    return ops.Sum.apply(x, axis, keepdim) * (1.0 / count)
+    return ops.Mean.apply(x, axis, keepdim)
 
 
 def var(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
@@ -123,12 +145,11 @@ def logsumexp(x: Tensor, axis=None, keepdim=False) -> Tensor:
 
 
 def log_softmax(x: Tensor, axis=-1) -> Tensor:
-    return x - logsumexp(x, axis, keepdim=True)
+    return ops.LogSoftmax.apply(x, axis % x.ndim)
 
 
 def softmax(x: Tensor, axis=-1) -> Tensor:
-    e = (x - max(x, axis, keepdim=True).detach()).exp()
-    return e / e.sum(axis, keepdim=True)
+    return log_softmax(x, axis).exp()
 
 
 def softplus(x: Tensor, beta=1.0) -> Tensor:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from . import functional as F
+from . import ops
 from .tensor import DEFAULT_DTYPE, Tensor, _rng_state
 from .backend import get_backend
 
@@ -182,18 +183,22 @@ class Linear(Module):
     and a constant bias (CleanRL's layer_init); one op forward, one backward."""
 
     def __init__(self, in_features, out_features, bias=True, gain=1.0, bias_const=0.0,
-                 dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+                 activation=None, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
         super().__init__()
+        if activation not in F._LINEAR_ACTIVATIONS:
+            raise ValueError(f"Linear: unknown activation {activation!r}; valid: None, 'tanh', 'relu'")
         self.in_features, self.out_features = in_features, out_features
+        self.activation = activation
         w = orthogonal((out_features, in_features), gain, generator).astype(dtype)
         self.weight = Parameter(Tensor(w, device=device))
         self.bias = Parameter(Tensor(np.full(out_features, bias_const, dtype), device=device)) if bias else None
 
     def forward(self, x):
-        return F.linear(x, self.weight, self.bias)
+        return ops.Linear.apply(x, self.weight, self.bias, self.activation)
 
     def extra_repr(self):
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        act = f", activation={self.activation}" if self.activation else ""
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}{act}"
 
 
 class Tanh(Module):
@@ -248,14 +253,17 @@ class MLP(Sequential):
         if len(sizes) < 2:
             raise ValueError(f"MLP needs at least an input and an output size, got {list(sizes)}")
         act = _activation(activation)
+        # tanh and relu run inside the Linear op (one op per layer); other activations follow it.
+        fused = {Tanh: "tanh", ReLU: "relu"}.get(act)
         layers = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             last = i == len(sizes) - 2
             layers.append(Linear(n_in, n_out, gain=output_gain if last else hidden_gain,
+                                 activation=None if last else fused,
                                  dtype=dtype, device=device, generator=generator))
-            if not last:
+            if not last and fused is None:
                 layers.append(act())
-            elif output_activation is not None:
+            elif last and output_activation is not None:
                 layers.append(_activation(output_activation)())
         super().__init__(*layers)
 

@@ -8,6 +8,12 @@ gradients); the engine runs them with grad mode off unless `create_graph=True`. 
 from __future__ import annotations
 
 from .function import Function
+
+
+class Primitive(Function):
+    """A built-in op: its forward calls only the backend, so apply need not switch grad mode off."""
+
+    _primitive = True
 from .tensor import Tensor
 
 
@@ -29,7 +35,7 @@ def _keepdim_shape(shape, axes) -> tuple:
 
 
 # -- elementwise, binary (numpy broadcasting) -----------------------------------------------------------
-class Add(Function):
+class Add(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = a.shape, b.shape
@@ -42,7 +48,7 @@ class Add(Function):
                 _unbroadcast(g, ctx.shapes[1]) if nb else None)
 
 
-class Sub(Function):
+class Sub(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = a.shape, b.shape
@@ -55,7 +61,7 @@ class Sub(Function):
                 _unbroadcast(-g, ctx.shapes[1]) if nb else None)
 
 
-class Mul(Function):
+class Mul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -69,7 +75,7 @@ class Mul(Function):
                 _unbroadcast(g * a, b.shape) if nb else None)
 
 
-class Div(Function):
+class Div(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -84,7 +90,7 @@ class Div(Function):
                 _unbroadcast(-ga * a / b, b.shape) if nb else None)
 
 
-class Pow(Function):
+class Pow(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         y = ctx.backend.pow(a.data, b.data)
@@ -100,7 +106,25 @@ class Pow(Function):
         return ga, gb
 
 
-class Maximum(Function):
+class PowScalar(Primitive):
+    """x ** p for a constant number p: one op each way instead of Pow's four."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return ctx.backend.pow(x.data, ctx.backend.scalar(p, x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        p = ctx.p
+        if p == 2:
+            return g * x * 2.0, None
+        return g * PowScalar.apply(x, p - 1) * p, None
+
+
+class Maximum(Primitive):
     """Elementwise max; where the inputs tie, each gets half the gradient (as in PyTorch)."""
 
     @staticmethod
@@ -115,7 +139,7 @@ class Maximum(Function):
         return _split_grad(ctx, g)
 
 
-class Minimum(Function):
+class Minimum(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         if ctx._record:
@@ -132,7 +156,7 @@ def _tie_share(bk, op, a, b):
     """1 where `a` wins, 0.5 on ties, 0 where `b` wins."""
     wins = bk.astype(bk.compare(op, a.data, b.data), a.dtype)
     ties = bk.astype(bk.compare("eq", a.data, b.data), a.dtype)
-    return Tensor._make(bk.add(wins, bk.mul(ties, bk.full((), 0.5, a.dtype))), bk)
+    return Tensor._make(bk.add(wins, bk.mul(ties, bk.scalar(0.5, a.dtype))), bk)
 
 
 def _split_grad(ctx, g):
@@ -142,7 +166,7 @@ def _split_grad(ctx, g):
             _unbroadcast(g * (1 - share), ctx.shapes[1]) if nb else None)
 
 
-class Where(Function):
+class Where(Primitive):
     """`a` where `cond` holds, else `b`; `cond` is a constant (no gradient)."""
 
     @staticmethod
@@ -155,14 +179,14 @@ class Where(Function):
     def backward(ctx, g):
         _, na, nb = ctx.needs_input_grad
         cond = Tensor._make(ctx.cond, ctx.backend)
-        zero = Tensor._make(ctx.backend.full((), 0, g.dtype), ctx.backend)
+        zero = Tensor._make(ctx.backend.scalar(0, g.dtype), ctx.backend)
         return (None,
                 _unbroadcast(Where.apply(cond, g, zero), ctx.shapes[0]) if na else None,
                 _unbroadcast(Where.apply(cond, zero, g), ctx.shapes[1]) if nb else None)
 
 
 # -- elementwise, unary -----------------------------------------------------------------------------------
-class Neg(Function):
+class Neg(Primitive):
     @staticmethod
     def forward(ctx, x):
         return ctx.backend.neg(x.data)
@@ -172,7 +196,7 @@ class Neg(Function):
         return -g
 
 
-class Exp(Function):
+class Exp(Primitive):
     @staticmethod
     def forward(ctx, x):
         y = Tensor._make(ctx.backend.exp(x.data), ctx.backend)
@@ -185,7 +209,7 @@ class Exp(Function):
         return g * y
 
 
-class Log(Function):
+class Log(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -197,7 +221,7 @@ class Log(Function):
         return g / x
 
 
-class Sqrt(Function):
+class Sqrt(Primitive):
     @staticmethod
     def forward(ctx, x):
         y = Tensor._make(ctx.backend.sqrt(x.data), ctx.backend)
@@ -210,7 +234,7 @@ class Sqrt(Function):
         return g * 0.5 / y
 
 
-class Abs(Function):
+class Abs(Primitive):
     @staticmethod
     def forward(ctx, x):
         if ctx._record:
@@ -222,7 +246,7 @@ class Abs(Function):
         return g * Tensor._make(ctx.sign, ctx.backend)
 
 
-class Relu(Function):
+class Relu(Primitive):
     @staticmethod
     def forward(ctx, x):
         y = ctx.backend.relu(x.data)
@@ -235,7 +259,7 @@ class Relu(Function):
         return g * Tensor._make(ctx.mask, ctx.backend)
 
 
-class Clamp(Function):
+class Clamp(Primitive):
     """Clip to [lo, hi] (either may be None); the gradient passes where lo <= x <= hi."""
 
     @staticmethod
@@ -261,7 +285,7 @@ def _inside(bk, x, lo, hi):
     return bk.astype(inside, x.dtype)
 
 
-class Tanh(Function):
+class Tanh(Primitive):
     @staticmethod
     def forward(ctx, x):
         y = Tensor._make(ctx.backend.tanh(x.data), ctx.backend)
@@ -274,7 +298,7 @@ class Tanh(Function):
         return TanhBackward.apply(g, y)
 
 
-class TanhBackward(Function):
+class TanhBackward(Primitive):
     """g * (1 - y^2) in one pass; its own backward makes tanh twice differentiable."""
 
     @staticmethod
@@ -290,7 +314,7 @@ class TanhBackward(Function):
                 -2 * gg * g * y if ny else None)
 
 
-class Sigmoid(Function):
+class Sigmoid(Primitive):
     @staticmethod
     def forward(ctx, x):
         y = Tensor._make(ctx.backend.sigmoid(x.data), ctx.backend)
@@ -303,7 +327,7 @@ class Sigmoid(Function):
         return SigmoidBackward.apply(g, y)
 
 
-class SigmoidBackward(Function):
+class SigmoidBackward(Primitive):
     """g * y * (1 - y) in one pass; its own backward makes sigmoid twice differentiable."""
 
     @staticmethod
@@ -319,7 +343,7 @@ class SigmoidBackward(Function):
                 gg * g * (1 - 2 * y) if ny else None)
 
 
-class Cast(Function):
+class Cast(Primitive):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.dtype = x.dtype
@@ -331,7 +355,7 @@ class Cast(Function):
 
 
 # -- reductions -------------------------------------------------------------------------------------------------
-class Sum(Function):
+class Sum(Primitive):
     @staticmethod
     def forward(ctx, x, axis, keepdim):
         ctx.shape = x.shape
@@ -341,12 +365,61 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdim:
-            g = g.reshape(_keepdim_shape(ctx.shape, ctx.axes))
-        return Expand.apply(g, ctx.shape), None, None
+        return Unreduce.apply(g, ctx.shape, ctx.axes, 1.0), None, None
 
 
-class Max(Function):
+class Unreduce(Primitive):
+    """Spread a reduction's gradient back over the reduced axes, times `scale` (1 for a sum,
+    1/count for a mean): one op where reshape, multiply and expand would be three."""
+
+    @staticmethod
+    def forward(ctx, g, shape, axes, scale):
+        bk = ctx.backend
+        ctx.g_shape, ctx.axes, ctx.scale = g.shape, axes, scale
+        spread = bk.broadcast_to(bk.reshape(g.data, _keepdim_shape(shape, axes)), shape)
+        return spread if scale == 1.0 else bk.mul(spread, bk.scalar(scale, g.dtype))
+
+    @staticmethod
+    def backward(ctx, gg):
+        out = gg.sum(ctx.axes, keepdim=True).reshape(ctx.g_shape)
+        return (out if ctx.scale == 1.0 else out * ctx.scale), None, None, None
+
+
+class Mean(Primitive):
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        bk = ctx.backend
+        ctx.shape = x.shape
+        ctx.axes = _axes(axis, x.ndim)
+        ctx.keepdim = keepdim
+        count = 1
+        for a in ctx.axes:
+            count *= x.shape[a]
+        ctx.scale = 1.0 / count
+        return bk.mul(bk.sum(x.data, ctx.axes, keepdim), bk.scalar(ctx.scale, x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return Unreduce.apply(g, ctx.shape, ctx.axes, ctx.scale), None, None
+
+
+class LogSoftmax(Primitive):
+    """x - logsumexp(x) along one axis, computed stably in one pass; backward g - softmax * sum(g)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        y = Tensor._make(ctx.backend.log_softmax(x.data, axis), ctx.backend)
+        ctx.axis = axis
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g - y.exp() * g.sum(ctx.axis, keepdim=True), None
+
+
+class Max(Primitive):
     """Max over axes; tied maxima share the gradient equally."""
 
     @staticmethod
@@ -368,7 +441,7 @@ class Max(Function):
 
 
 # -- shape ------------------------------------------------------------------------------------------------------
-class Reshape(Function):
+class Reshape(Primitive):
     _view = True
 
     @staticmethod
@@ -381,7 +454,7 @@ class Reshape(Function):
         return g.reshape(ctx.shape), None
 
 
-class Permute(Function):
+class Permute(Primitive):
     _view = True
 
     @staticmethod
@@ -397,10 +470,8 @@ class Permute(Function):
         return Permute.apply(g, tuple(inverse)), None
 
 
-class Expand(Function):
+class Expand(Primitive):
     """Broadcast to a larger shape (numpy rules); backward sums back."""
-
-    _view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -412,7 +483,7 @@ class Expand(Function):
         return _unbroadcast(g, ctx.shape), None
 
 
-class SumTo(Function):
+class SumTo(Primitive):
     """Sum a broadcast array down to `shape`: the transpose of Expand."""
 
     @staticmethod
@@ -425,7 +496,7 @@ class SumTo(Function):
         return Expand.apply(g, ctx.shape), None
 
 
-class Cat(Function):
+class Cat(Primitive):
     @staticmethod
     def forward(ctx, axis, *xs):
         ctx.axis = axis % xs[0].ndim
@@ -443,7 +514,7 @@ class Cat(Function):
 
 
 # -- indexing ----------------------------------------------------------------------------------------------------
-class GetItem(Function):
+class GetItem(Primitive):
     """x[index]: basic (slices, ints) or advanced (integer / boolean arrays) numpy indexing."""
 
     @staticmethod
@@ -457,7 +528,7 @@ class GetItem(Function):
         return IndexAdd.apply(g, ctx.shape, ctx.index), None
 
 
-class IndexAdd(Function):
+class IndexAdd(Primitive):
     """zeros(shape)[index] += values, with repeated positions accumulated: the transpose of GetItem."""
 
     @staticmethod
@@ -470,7 +541,7 @@ class IndexAdd(Function):
         return GetItem.apply(g, ctx.index), None, None
 
 
-class Gather(Function):
+class Gather(Primitive):
     """numpy's take_along_axis (PyTorch's gather): out[i][j] = x[i][index[i][j]] along `axis`."""
 
     @staticmethod
@@ -483,7 +554,7 @@ class Gather(Function):
         return ScatterAdd.apply(g, ctx.shape, ctx.axis, ctx.index), None, None
 
 
-class ScatterAdd(Function):
+class ScatterAdd(Primitive):
     """The transpose of Gather: zeros(shape) with `values` added at `index` along `axis`."""
 
     @staticmethod
@@ -502,7 +573,7 @@ def _mT(t: Tensor) -> Tensor:
     return Permute.apply(t, axes)
 
 
-class MatMul(Function):
+class MatMul(Primitive):
     """a @ b for 2-D and batched (..., n, k) @ (..., k, m) operands, batch dims broadcast."""
 
     @staticmethod
@@ -518,22 +589,33 @@ class MatMul(Function):
                 _unbroadcast(MatMul.apply(_mT(a), g), b.shape) if nb else None)
 
 
-class Linear(Function):
-    """x @ w.T + b in one op (w is (out, in) as in PyTorch); x may have any leading dims."""
+class Linear(Primitive):
+    """activation(x @ w.T + b) in one op (w is (out, in) as in PyTorch; activation None, "tanh"
+    or "relu"; x may have any leading dims). One op instead of three each way is what makes
+    small-batch updates cheap."""
 
     @staticmethod
-    def forward(ctx, x, w, b):
-        ctx.save_for_backward(x, w)
-        return ctx.backend.linear(x.data, w.data, None if b is None else b.data)
+    def forward(ctx, x, w, b, activation=None):
+        y = Tensor._make(ctx.backend.linear(x.data, w.data, None if b is None else b.data, activation),
+                         ctx.backend)
+        ctx.activation = activation
+        ctx.save_for_backward(x, w, y if activation is not None else None)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        nx, nw, nb = ctx.needs_input_grad
+        x, w, y = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        if ctx.activation == "tanh":
+            g = TanhBackward.apply(g, y)
+        elif ctx.activation == "relu":
+            g = g * Tensor._make(ctx.backend.astype(ctx.backend.compare("gt", y.data, 0), y.dtype),
+                                 ctx.backend)
         if g.ndim != 2:  # fold leading dims into one batch dim for the weight gradient
             g2, x2 = g.reshape((-1, g.shape[-1])), x.reshape((-1, x.shape[-1]))
         else:
             g2, x2 = g, x
         return (MatMul.apply(g2, w).reshape(x.shape) if nx else None,
                 MatMul.apply(_mT(g2), x2) if nw else None,
-                g2.sum(0) if nb else None)
+                g2.sum(0) if nb else None,
+                None)

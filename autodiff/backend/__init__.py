@@ -19,6 +19,7 @@ class Backend:
     def asarray(self, data, dtype=None): raise NotImplementedError
     def to_numpy(self, x) -> np.ndarray: raise NotImplementedError
     def full(self, shape, value, dtype): raise NotImplementedError
+    def scalar(self, value, dtype): raise NotImplementedError  # a constant operand, never written
     def zeros(self, shape, dtype): raise NotImplementedError
     def arange(self, n, dtype): raise NotImplementedError
     def copy(self, x): raise NotImplementedError
@@ -50,6 +51,7 @@ class Backend:
     def tanh_backward(self, g, y): raise NotImplementedError  # g * (1 - y*y)
     def sigmoid_backward(self, g, y): raise NotImplementedError  # g * y * (1 - y)
     def max_backward_mask(self, x, m, axis): raise NotImplementedError  # (x == m) / count
+    def log_softmax(self, x, axis): raise NotImplementedError  # x - logsumexp(x, axis), stably
 
     # -- reductions -------------------------------------------------------------------------------
     def sum(self, x, axis, keepdims): raise NotImplementedError
@@ -62,7 +64,7 @@ class Backend:
     # -- shape and indexing ------------------------------------------------------------------------
     def reshape(self, x, shape): raise NotImplementedError
     def permute(self, x, axes): raise NotImplementedError
-    def broadcast_to(self, x, shape): raise NotImplementedError
+    def broadcast_to(self, x, shape): raise NotImplementedError  # may copy
     def concatenate(self, xs, axis): raise NotImplementedError
     def getitem(self, x, index): raise NotImplementedError
     def index_add(self, shape, index, values): raise NotImplementedError  # zeros(shape)[index] += values
@@ -71,7 +73,7 @@ class Backend:
 
     # -- linear algebra ----------------------------------------------------------------------------
     def matmul(self, a, b): raise NotImplementedError
-    def linear(self, x, w, b): raise NotImplementedError  # x @ w.T + b, b may be None
+    def linear(self, x, w, b, activation=None): raise NotImplementedError  # act(x @ w.T + b); b may be None
 
     # -- in place (optimizers, gradient accumulation, Tensor in-place methods) ---------------------
     def setitem(self, x, index, value): raise NotImplementedError

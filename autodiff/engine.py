@@ -95,7 +95,14 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
                 if wanted is None:
                     _accumulate_leaf(t, g, create_graph)
                 continue
-            grads = ctx.fn.backward(ctx, g)
+            if STATE.anomaly:
+                STATE.backward_of = ctx
+                try:
+                    grads = ctx.fn.backward(ctx, g)
+                finally:
+                    STATE.backward_of = None
+            else:
+                grads = ctx.fn.backward(ctx, g)
             if not isinstance(grads, tuple):
                 grads = (grads,)
             if len(grads) != len(ctx.inputs):

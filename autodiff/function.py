@@ -42,6 +42,7 @@ class _GradState(threading.local):
     def __init__(self):
         self.enabled = True
         self.anomaly = False
+        self.backward_of = None  # the Context whose backward is running (for anomaly messages)
 
 
 STATE = _GradState()
@@ -245,6 +246,11 @@ def _with_message(error, message):
 def _check_forward(cls, ctx, args, out):
     if out._backend.all_finite(out.data):
         return
+    node = STATE.backward_of
+    if node is not None:  # an op run by a backward rule: blame that rule, where the user sees it
+        raise AnomalyError(
+            f"the backward of {node.fn.__name__} produced nan or inf (in its {cls.__name__}); "
+            f"the op was created at {getattr(node, 'trace', '<unknown: created outside detect_anomaly()>')}")
     inputs_ok = all(a._backend.all_finite(a.data) for a in args if isinstance(a, Tensor))
     raise AnomalyError(
         f"{cls.__name__} produced nan or inf in its forward (its inputs were "

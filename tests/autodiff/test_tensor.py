@@ -1,0 +1,75 @@
+"""autodiff/tensor.py: creation, dtypes, properties, conversions, repr."""
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+
+
+def test_creation_and_dtypes():
+    assert ad.tensor([[1.0, 2.0]]).shape == (1, 2)
+    assert ad.tensor(np.zeros(3, np.float64)).dtype == np.float64  # numpy keeps its dtype
+    assert ad.tensor([1.0], dtype=np.float64).dtype == np.float64
+    assert ad.zeros(2, 3).shape == (2, 3) and ad.ones((2,)).numpy().tolist() == [1, 1]
+    assert ad.full((2,), 3.0).numpy().tolist() == [3, 3]
+    assert ad.arange(4).numpy().tolist() == [0, 1, 2, 3]
+    t = ad.tensor([1.0])
+    assert ad.zeros_like(t).dtype == t.dtype and ad.ones_like(t).numpy()[0] == 1
+
+
+def test_tensor_copies_but_from_numpy_shares():
+    a = np.zeros(3, np.float32)
+    t, s = ad.tensor(a), ad.from_numpy(a)
+    a[0] = 1
+    assert t.numpy()[0] == 0 and s.numpy()[0] == 1
+
+
+def test_properties():
+    x = ad.tensor(np.ones((2, 3)), requires_grad=True)
+    assert x.ndim == 2 and x.numel() == 6 and len(x) == 2 and x.size(1) == 3 and x.device == "cpu"
+    assert x.is_leaf and (x * 2).grad_fn.__name__ == "Mul" and not (x * 2).is_leaf
+    assert float(ad.tensor(2.5)) == 2.5 and int(ad.tensor(3)) == 3
+    assert np.asarray(x).shape == (2, 3)
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(x)
+
+
+def test_repr_shows_shape_dtype_device_and_grad_fn():
+    x = ad.tensor([[1.0, 2.0]], requires_grad=True)
+    r = repr(x * 2)
+    assert "shape=(1, 2)" in r and "dtype=float32" in r and "device=cpu" in r and "grad_fn=<Mul>" in r
+    assert "requires_grad=True" in repr(x)
+
+
+def test_random_creation_is_reproducible():
+    a = ad.randn(3, 4, generator=ad.Generator(7))
+    b = ad.randn(3, 4, generator=ad.Generator(7))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    ad.manual_seed(3)
+    c = ad.rand(5)
+    ad.manual_seed(3)
+    np.testing.assert_array_equal(c.numpy(), ad.rand(5).numpy())
+    assert ((c.numpy() >= 0) & (c.numpy() < 1)).all() and c.dtype == np.float32
+
+
+def test_to_changes_dtype_and_rejects_unknown_devices():
+    x = ad.tensor([1.0, 2.0])
+    assert x.to(dtype=np.float64).dtype == np.float64 and x.double().float().dtype == np.float32
+    assert x.to("cpu") is x
+    with pytest.raises(ValueError, match="unknown device 'tpu'; available devices: cpu"):
+        x.to("tpu")
+
+
+def test_scalars_and_numpy_operands_mix_in():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = 2 * x + np.array([1.0, 1.0], np.float32) - 1 / x
+    np.testing.assert_allclose(y.numpy(), [2.0, 4.5])
+    z = np.array([1.0, 1.0], np.float32) * x  # numpy on the left defers to Tensor
+    assert isinstance(z, ad.Tensor) and z.requires_grad
+
+
+def test_indexing_with_tensors_and_lists():
+    x = ad.tensor(np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(x[ad.tensor([0, 2])].numpy(), x.numpy()[[0, 2]])
+    np.testing.assert_array_equal(x[[1, 1]].numpy(), x.numpy()[[1, 1]])
+    np.testing.assert_array_equal(x[x > 5].numpy(), x.numpy()[x.numpy() > 5])

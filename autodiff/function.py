@@ -145,7 +145,7 @@ class Context:
         if not self._record:
             return
         self._saved = tensors
-        self._versions = tuple(t._version[0] if t is not None else 0 for t in tensors)
+        self._versions = [t._version[0] if t is not None else 0 for t in tensors]
 
     @property
     def saved_tensors(self) -> tuple:
@@ -192,8 +192,22 @@ class Function:
             if isinstance(a, Tensor):
                 backend = a._backend
                 break
-        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         state = STATE
+        if cls._primitive and not state.enabled and not state.anomaly:
+            # The path backward rules take when no graph is wanted: nothing to record or check.
+            ctx = Context()
+            ctx.backend = backend
+            ctx._record = False
+            try:
+                out = cls.forward(ctx, *args)
+            except (ValueError, IndexError) as e:
+                raise _shape_error(cls, args, e) from None
+            if not isinstance(out, Tensor):
+                out = Tensor._make(out, backend)
+            if cls._view:
+                out._version = args[0]._version
+            return out
+        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         record = state.enabled and True in needs
         ctx = Context()
         ctx.backend = backend
@@ -210,13 +224,11 @@ class Function:
                 finally:
                     state.enabled = prev
         except (ValueError, IndexError) as e:
-            shapes = ", ".join(str(a.shape) for a in args if isinstance(a, Tensor))
-            raise _with_message(e, f"{cls.__name__} failed on inputs of shapes {shapes}: {e}") from None
-        if isinstance(out, Tensor):
-            if any(out is a for a in args):  # a forward that returned an input: give it a new node
-                out = Tensor._make(out.data, out._backend)
-        else:
+            raise _shape_error(cls, args, e) from None
+        if not isinstance(out, Tensor):
             out = Tensor._make(out, backend)
+        elif not cls._primitive and any([out is a for a in args]):
+            out = Tensor._make(out.data, out._backend)  # a forward that returned an input: a new node
         if cls._view:
             out._version = args[0]._version
         if record:
@@ -225,10 +237,12 @@ class Function:
             ctx.fn = cls
             ctx.inputs = args
             saved = ctx._saved
-            if saved and any(s is out for s in saved):
-                # Holding the output itself would make a reference cycle (out -> ctx -> out) that
-                # only the cyclic GC frees; keep its data and rebuild a node on unpacking instead.
-                ctx._saved = tuple(_SavedOutput(out) if s is out else s for s in saved)
+            for s in saved:
+                if s is out:
+                    # Holding the output itself would make a reference cycle (out -> ctx -> out)
+                    # that only the cyclic GC frees; keep its data and rebuild a node on unpacking.
+                    ctx._saved = tuple([_SavedOutput(out) if s is out else s for s in saved])
+                    break
         if state.anomaly:
             ctx.fn = cls
             ctx.trace = _user_frame()
@@ -236,7 +250,10 @@ class Function:
         return out
 
 
-def _with_message(error, message):
+def _shape_error(cls, args, error):
+    """The same error, naming the op and its inputs' shapes."""
+    shapes = ", ".join(str(a.shape) for a in args if isinstance(a, Tensor))
+    message = f"{cls.__name__} failed on inputs of shapes {shapes}: {error}"
     try:
         return type(error)(message)
     except TypeError:  # an exception type whose constructor wants other arguments

@@ -90,10 +90,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim == 1 and b.ndim == 1:
         return (a * b).sum()
     if a.ndim == 1:
-        return ops.MatMul.apply(a.reshape((1, -1)), b).reshape(b.shape[:-2] + b.shape[-1:])
+        return ops.MatMul.apply(a.reshape((1, -1)), b, False, False).reshape(b.shape[:-2] + b.shape[-1:])
     if b.ndim == 1:
-        return ops.MatMul.apply(a, b.reshape((-1, 1))).reshape(a.shape[:-1])
-    return ops.MatMul.apply(a, b)
+        return ops.MatMul.apply(a, b.reshape((-1, 1)), False, False).reshape(a.shape[:-1])
+    return ops.MatMul.apply(a, b, False, False)
 
 
 _LINEAR_ACTIVATIONS = (None, "tanh", "relu")

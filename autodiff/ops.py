@@ -38,7 +38,7 @@ def _keepdim_shape(shape, axes) -> tuple:
 class Add(Primitive):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = a.shape, b.shape
+        ctx.shapes = a.data.shape, b.data.shape
         return ctx.backend.add(a.data, b.data)
 
     @staticmethod
@@ -51,7 +51,7 @@ class Add(Primitive):
 class Sub(Primitive):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = a.shape, b.shape
+        ctx.shapes = a.data.shape, b.data.shape
         return ctx.backend.sub(a.data, b.data)
 
     @staticmethod
@@ -130,8 +130,8 @@ class Maximum(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         if ctx._record:
-            ctx.share_a = _tie_share(ctx.backend, "gt", a, b)
-        ctx.shapes = a.shape, b.shape
+            ctx.shares = _tie_share(ctx.backend, "gt", a, b)
+        ctx.shapes = a.data.shape, b.data.shape
         return ctx.backend.maximum(a.data, b.data)
 
     @staticmethod
@@ -143,8 +143,8 @@ class Minimum(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         if ctx._record:
-            ctx.share_a = _tie_share(ctx.backend, "lt", a, b)
-        ctx.shapes = a.shape, b.shape
+            ctx.shares = _tie_share(ctx.backend, "lt", a, b)
+        ctx.shapes = a.data.shape, b.data.shape
         return ctx.backend.minimum(a.data, b.data)
 
     @staticmethod
@@ -153,17 +153,18 @@ class Minimum(Primitive):
 
 
 def _tie_share(bk, op, a, b):
-    """1 where `a` wins, 0.5 on ties, 0 where `b` wins."""
+    """The shares of the gradient: 1 where `a` wins, 0.5 on ties, 0 where `b` wins; and 1 - that."""
     wins = bk.astype(bk.compare(op, a.data, b.data), a.dtype)
     ties = bk.astype(bk.compare("eq", a.data, b.data), a.dtype)
-    return Tensor._make(bk.add(wins, bk.mul(ties, bk.scalar(0.5, a.dtype))), bk)
+    share_a = bk.add(wins, bk.mul(ties, bk.scalar(0.5, a.dtype)))
+    return Tensor._make(share_a, bk), Tensor._make(bk.sub(bk.scalar(1, a.dtype), share_a), bk)
 
 
 def _split_grad(ctx, g):
     na, nb = ctx.needs_input_grad
-    share = ctx.share_a
-    return (_unbroadcast(g * share, ctx.shapes[0]) if na else None,
-            _unbroadcast(g * (1 - share), ctx.shapes[1]) if nb else None)
+    share_a, share_b = ctx.shares
+    return (_unbroadcast(g * share_a, ctx.shapes[0]) if na else None,
+            _unbroadcast(g * share_b, ctx.shapes[1]) if nb else None)
 
 
 class Where(Primitive):
@@ -172,7 +173,7 @@ class Where(Primitive):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.cond = cond.data
-        ctx.shapes = a.shape, b.shape
+        ctx.shapes = a.data.shape, b.data.shape
         return ctx.backend.where(cond.data, a.data, b.data)
 
     @staticmethod
@@ -568,25 +569,36 @@ class ScatterAdd(Primitive):
 
 
 # -- linear algebra ------------------------------------------------------------------------------------------------
-def _mT(t: Tensor) -> Tensor:
-    axes = tuple(range(t.ndim - 2)) + (t.ndim - 1, t.ndim - 2)
-    return Permute.apply(t, axes)
-
-
 class MatMul(Primitive):
-    """a @ b for 2-D and batched (..., n, k) @ (..., k, m) operands, batch dims broadcast."""
+    """op(a) @ op(b) for 2-D and batched (..., n, k) @ (..., k, m) operands, batch dims broadcast,
+    where op transposes the last two axes when `ta` / `tb` is set: backward's products with
+    transposed operands are one op, not a permute and a product."""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, ta, tb):
+        bk = ctx.backend
         ctx.save_for_backward(a, b)
-        return ctx.backend.matmul(a.data, b.data)
+        ctx.ta, ctx.tb = ta, tb
+        return bk.matmul(_swap_last(bk, a.data) if ta else a.data, _swap_last(bk, b.data) if tb else b.data)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        return (_unbroadcast(MatMul.apply(g, _mT(b)), a.shape) if na else None,
-                _unbroadcast(MatMul.apply(_mT(a), g), b.shape) if nb else None)
+        na, nb = ctx.needs_input_grad[:2]
+        ta, tb = ctx.ta, ctx.tb
+        ga = gb = None
+        if na:  # d/dA of A @ B is g @ B^T; transposed back when a entered transposed
+            ga = MatMul.apply(b, g, tb, True) if ta else MatMul.apply(g, b, False, not tb)
+            ga = _unbroadcast(ga, a.shape)
+        if nb:
+            gb = MatMul.apply(g, a, True, ta) if tb else MatMul.apply(a, g, not ta, False)
+            gb = _unbroadcast(gb, b.shape)
+        return ga, gb, None, None
+
+
+def _swap_last(bk, x):
+    n = len(x.shape)
+    return bk.permute(x, tuple(range(n - 2)) + (n - 1, n - 2))
 
 
 class Linear(Primitive):
@@ -615,7 +627,7 @@ class Linear(Primitive):
             g2, x2 = g.reshape((-1, g.shape[-1])), x.reshape((-1, x.shape[-1]))
         else:
             g2, x2 = g, x
-        return (MatMul.apply(g2, w).reshape(x.shape) if nx else None,
-                MatMul.apply(_mT(g2), x2) if nw else None,
+        return (MatMul.apply(g2, w, False, False).reshape(x.shape) if nx else None,
+                MatMul.apply(g2, x2, True, False) if nw else None,
                 g2.sum(0) if nb else None,
                 None)

@@ -115,18 +115,20 @@ def torch_update_fn(data):
     return update
 
 
-def median_us(fns, repeats, warmup=20):
-    """Median microseconds per call of each function, calls interleaved so that load from other
-    processes on the machine falls on all of them alike."""
-    for _ in range(warmup):
-        for fn in fns:
+def median_us(fns, repeats, warmup=20, block=25):
+    """Median microseconds per call of each function. The functions take turns in blocks of
+    `block` calls: long enough for each to run with its own data in cache, as it would alone,
+    short enough that load from other processes falls on all of them alike."""
+    for fn in fns:
+        for _ in range(warmup):
             fn()
     times = [[] for _ in fns]
-    for _ in range(repeats):
+    for _ in range(max(1, repeats // block)):
         for fn, ts in zip(fns, times):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t0)
     return [1e6 * float(np.median(ts)) for ts in times]
 
 

@@ -145,3 +145,20 @@ def test_in_place_ops_values(rng):
     np.testing.assert_allclose(x.numpy(), np.r_[7.0, ((ref + 1) * 2)[1:]].astype(np.float32))
     x.zero_()
     assert (x.numpy() == 0).all()
+
+
+def test_shape_errors_are_named_without_grad_too(rng):
+    with ad.no_grad():
+        with pytest.raises(ValueError, match=r"Mul failed on inputs of shapes \(2,\), \(3,\)"):
+            ad.tensor([1.0, 2.0]) * ad.tensor([1.0, 2.0, 3.0])
+
+
+def test_in_place_through_a_view_made_without_grad_is_caught(rng):
+    w = leaf(rng, 6)
+    x = ad.tensor(rng.standard_normal(6))
+    y = (w * x).sum()
+    with ad.no_grad():
+        view = x.reshape(2, 3)
+    view[0, 0] = 5.0
+    with pytest.raises(ad.InPlaceError):
+        y.backward()

@@ -187,3 +187,16 @@ def test_float32_is_the_default():
     assert (ad.tensor([1.0]) * 2.5).dtype == np.float32  # Python scalars do not promote
     assert ad.zeros(2, 3).dtype == np.float32
     assert ad.tensor([1, 2]).dtype == np.int64
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_matmul_with_transposed_operands(ta, tb, rng):
+    from autodiff.ops import MatMul
+
+    a = leaf(rng, 2, *((4, 3) if ta else (3, 4)))
+    b = leaf(rng, *((5, 4) if tb else (4, 5)))
+    op = lambda t, flag: np.swapaxes(t, -1, -2) if flag else t  # noqa: E731
+    np.testing.assert_allclose(MatMul.apply(a, b, ta, tb).numpy(), op(a.numpy(), ta) @ op(b.numpy(), tb), rtol=1e-12)
+    assert gradcheck(lambda a, b: MatMul.apply(a, b, ta, tb), [a, b])
+    assert gradgradcheck(lambda a, b: MatMul.apply(a, b, ta, tb), [a, b])

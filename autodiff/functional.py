@@ -117,7 +117,7 @@ def mean(x: Tensor, axis=None, keepdim=False) -> Tensor:
 
 
 def var(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
-    count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops._axes(axis, x.ndim))
+    count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops.axes_of(axis, x.ndim))
     d = x - mean(x, axis, keepdim=True)
     return sum(d * d, axis, keepdim) * (1.0 / (count - correction))
 
@@ -141,7 +141,7 @@ def logsumexp(x: Tensor, axis=None, keepdim=False) -> Tensor:
     out = ((x - m).exp().sum(axis, keepdim=True)).log() + m
     if keepdim:
         return out
-    return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in ops._axes(axis, x.ndim)))
+    return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in ops.axes_of(axis, x.ndim)))
 
 
 def log_softmax(x: Tensor, axis=-1) -> Tensor:

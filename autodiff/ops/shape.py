@@ -1,0 +1,150 @@
+"""Shape, broadcasting and indexing ops."""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .base import Primitive
+
+
+def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
+    """Sum a broadcast gradient back to an input's shape (identity when nothing was broadcast)."""
+    return grad if grad.shape == shape else SumTo.apply(grad, shape)
+
+
+def axes_of(axis, ndim) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    return tuple(sorted(a % ndim for a in axis))
+
+
+def keepdim_shape(shape, axes) -> tuple:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+# -- shape ------------------------------------------------------------------------------------------------------
+class Reshape(Primitive):
+    _view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return ctx.backend.reshape(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+class Permute(Primitive):
+    _view = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return ctx.backend.permute(x.data, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        inverse = [0] * len(ctx.axes)
+        for i, a in enumerate(ctx.axes):
+            inverse[a] = i
+        return Permute.apply(g, tuple(inverse)), None
+
+
+class Expand(Primitive):
+    """Broadcast to a larger shape (numpy rules); backward sums back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return ctx.backend.broadcast_to(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.shape), None
+
+
+class SumTo(Primitive):
+    """Sum a broadcast array down to `shape`: the transpose of Expand."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return ctx.backend.sum_to(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Expand.apply(g, ctx.shape), None
+
+
+class Cat(Primitive):
+    @staticmethod
+    def forward(ctx, axis, *xs):
+        ctx.axis = axis % xs[0].ndim
+        ctx.sizes = [x.shape[ctx.axis] for x in xs]
+        return ctx.backend.concatenate([x.data for x in xs], ctx.axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start = [None], 0
+        lead = (slice(None),) * ctx.axis
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad[1:]):
+            grads.append(g[lead + (slice(start, start + size),)] if need else None)
+            start += size
+        return tuple(grads)
+
+
+# -- indexing ----------------------------------------------------------------------------------------------------
+class GetItem(Primitive):
+    """x[index]: basic (slices, ints) or advanced (integer / boolean arrays) numpy indexing."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape = x.shape
+        ctx.index = index
+        return ctx.backend.getitem(x.data, index)
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAdd.apply(g, ctx.shape, ctx.index), None
+
+
+class IndexAdd(Primitive):
+    """zeros(shape)[index] += values, with repeated positions accumulated: the transpose of GetItem."""
+
+    @staticmethod
+    def forward(ctx, values, shape, index):
+        ctx.index = index
+        return ctx.backend.index_add(shape, index, values.data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return GetItem.apply(g, ctx.index), None, None
+
+
+class Gather(Primitive):
+    """numpy's take_along_axis (PyTorch's gather): out[i][j] = x[i][index[i][j]] along `axis`."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index):
+        ctx.shape, ctx.axis, ctx.index = x.shape, axis, index
+        return ctx.backend.take_along_axis(x.data, index, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ScatterAdd.apply(g, ctx.shape, ctx.axis, ctx.index), None, None
+
+
+class ScatterAdd(Primitive):
+    """The transpose of Gather: zeros(shape) with `values` added at `index` along `axis`."""
+
+    @staticmethod
+    def forward(ctx, values, shape, axis, index):
+        ctx.axis, ctx.index = axis, index
+        return ctx.backend.scatter_add_along_axis(shape, index, values.data, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Gather.apply(g, ctx.axis, ctx.index), None, None, None

@@ -19,4 +19,10 @@ from .reduce import LogSoftmax, Max, Mean, Sum, Unreduce
 from .shape import (Cat, Expand, Gather, GetItem, IndexAdd, Permute, Reshape, ScatterAdd, SumTo,
                     axes_of, unbroadcast)
 
-__all__ = [name for name in dir() if name[0].isupper()] + ["axes_of", "unbroadcast"]
+__all__ = [
+    "Primitive", "Abs", "Add", "Cast", "Clamp", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul",
+    "Neg", "Pow", "PowScalar", "Relu", "Sigmoid", "SigmoidBackward", "Sqrt", "Sub", "Tanh",
+    "TanhBackward", "Where", "Linear", "MatMul", "LogSoftmax", "Max", "Mean", "Sum", "Unreduce",
+    "Cat", "Expand", "Gather", "GetItem", "IndexAdd", "Permute", "Reshape", "ScatterAdd", "SumTo",
+    "axes_of", "unbroadcast",
+]

@@ -26,17 +26,18 @@ def _topological_order(roots):
         if expanded:
             order.append(t)
             continue
-        if t._hooks:
-            bucket = hooks.setdefault(_key(t), [])
-            bucket.extend(h for h in t._hooks if h not in bucket)
-        if _key(t) in visited:
-            continue
-        visited.add(_key(t))
-        stack.append((t, True))
         ctx = t._ctx
+        k = id(ctx) if ctx is not None else id(t)  # _key(t), inlined: this loop is hot
+        if t._hooks:
+            bucket = hooks.setdefault(k, [])
+            bucket.extend(h for h in t._hooks if h not in bucket)
+        if k in visited:
+            continue
+        visited.add(k)
+        stack.append((t, True))
         if ctx is not None:
             for p in ctx.inputs:
-                if isinstance(p, Tensor) and p.requires_grad and _key(p) not in visited:
+                if isinstance(p, Tensor) and p.requires_grad:
                     stack.append((p, False))
     return order, hooks
 

@@ -10,7 +10,7 @@ backward written against the backend interface, so the same ops run on every dev
 """
 
 from .tensor import (Generator, Tensor, arange, default_generator, from_numpy, full, manual_seed,
-                     ones, ones_like, rand, randn, tensor, zeros, zeros_like)
+                     ones, ones_like, rand, randn, randperm, tensor, zeros, zeros_like)
 from .function import (AnomalyError, Function, InPlaceError, detect_anomaly, enable_grad,
                        is_grad_enabled, no_grad)
 from .engine import backward, grad
@@ -25,7 +25,7 @@ float64 = "float64"
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
-    "rand", "randn", "Generator", "manual_seed", "default_generator",
+    "rand", "randn", "randperm", "Generator", "manual_seed", "default_generator",
     "Function", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
     "InPlaceError", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "where", "clamp", "gather", "linear", "matmul", "maximum", "minimum",

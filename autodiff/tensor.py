@@ -318,6 +318,12 @@ def randn(*shape, generator=None, dtype=DEFAULT_DTYPE, device="cpu", requires_gr
     return Tensor._make(data, b)._grad(requires_grad)
 
 
+def randperm(n, generator=None, device="cpu") -> Tensor:
+    """A random permutation of 0..n-1 (int64), e.g. to shuffle minibatches."""
+    b = get_backend(device)
+    return Tensor._make(b.permutation(_rng_state(generator, b), int(n)), b)
+
+
 def _shape(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]

@@ -83,10 +83,14 @@ class Backend:
     def sgd_step(self, p, g, buf, lr, momentum, weight_decay, nesterov): raise NotImplementedError
     def clip_by_global_norm(self, grads, max_norm): raise NotImplementedError  # returns the norm
 
+    # -- reinforcement learning ----------------------------------------------------------------
+    def gae(self, rewards, values, dones, next_value, gamma, lam): raise NotImplementedError  # (T, N)
+
     # -- random numbers ------------------------------------------------------------------------------
     def rng(self, seed): raise NotImplementedError
     def uniform(self, rng, shape, dtype): raise NotImplementedError
     def normal(self, rng, shape, dtype): raise NotImplementedError
+    def permutation(self, rng, n): raise NotImplementedError  # a random order of 0..n-1
 
 
 _BACKENDS: dict[str, Backend] = {}

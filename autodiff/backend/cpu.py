@@ -261,6 +261,20 @@ class CPUBackend(Backend):
             g *= scale
         return np.asarray(total, dtype=grads[0].dtype if grads else np.float32)
 
+    # -- reinforcement learning -------------------------------------------------------------
+    def gae(self, rewards, values, dones, next_value, gamma, lam):
+        """Advantages by a reverse scan over time, vectorised over the sub-envs."""
+        steps = rewards.shape[0]
+        adv = np.empty_like(rewards)
+        last = np.zeros_like(next_value)
+        for t in range(steps - 1, -1, -1):
+            following = next_value if t == steps - 1 else values[t + 1]
+            keep = 1.0 - dones[t]
+            delta = rewards[t] + gamma * following * keep - values[t]
+            last = delta + (gamma * lam) * keep * last
+            adv[t] = last
+        return adv
+
     # -- random numbers ---------------------------------------------------------------------------
     def rng(self, seed):
         return np.random.default_rng(seed)
@@ -270,3 +284,6 @@ class CPUBackend(Backend):
 
     def normal(self, rng, shape, dtype):
         return rng.standard_normal(shape, dtype=dtype)
+
+    def permutation(self, rng, n):
+        return rng.permutation(n)

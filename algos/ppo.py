@@ -1,0 +1,261 @@
+"""Proximal Policy Optimization (Schulman et al. 2017), read top to bottom as CleanRL's ppo.py:
+Args -> networks -> train(): rollout -> GAE -> epochs x minibatches -> clipped losses -> logging.
+
+What it adds to CleanRL: a truncated episode is bootstrapped from V(final_obs) (a terminated one is
+not), discrete and continuous actions in one file, optional observation normalisation and reward
+scaling, and a `log` callback instead of a hard-wired writer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+import autodiff as ad
+from autodiff import nn, optim
+from autodiff.distributions import Categorical, Normal
+
+from .normalize import RewardScaler, RunningMeanStd
+from .rollout import RolloutBuffer, compute_gae
+
+
+@dataclass
+class Args:
+    env_id: str = "CartPole"
+    """the environment: a built-in name, a Gymnasium id, a plugin or a 'module:Class' string"""
+    seed: int = 1
+    """seed of the run: network initialisation, action sampling and the environments"""
+    device: str = "cpu"
+    """where everything runs: cpu, cuda or auto"""
+    total_timesteps: int = 100_000
+    """environment steps to train for, over all sub-environments"""
+    num_envs: int = 8
+    """sub-environments stepped together"""
+    num_steps: int = 128
+    """steps per sub-environment in each rollout"""
+    learning_rate: float = 2.5e-4
+    """Adam's learning rate"""
+    anneal_lr: bool = True
+    """anneal the learning rate linearly to 0 over the run"""
+    gamma: float = 0.99
+    """discount factor"""
+    gae_lambda: float = 0.95
+    """lambda of generalized advantage estimation"""
+    num_minibatches: int = 4
+    """minibatches each rollout is split into"""
+    update_epochs: int = 4
+    """passes over each rollout"""
+    norm_adv: bool = True
+    """normalise advantages within each minibatch"""
+    clip_coef: float = 0.2
+    """the surrogate clipping coefficient"""
+    clip_vloss: bool = True
+    """clip the value loss as the policy loss is clipped"""
+    ent_coef: float = 0.01
+    """entropy bonus coefficient"""
+    vf_coef: float = 0.5
+    """value loss coefficient"""
+    max_grad_norm: float = 0.5
+    """global gradient-norm clip"""
+    target_kl: float | None = None
+    """stop an update's epochs early when the approximate KL exceeds this (None: never)"""
+    hidden_sizes: tuple = (64, 64)
+    """hidden layer sizes of the actor and of the critic"""
+    norm_obs: bool = False
+    """normalise observations by running mean and variance (saved with the checkpoint)"""
+    norm_reward: bool = False
+    """scale rewards by the running std of the discounted return (saved with the checkpoint)"""
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+    @property
+    def num_iterations(self) -> int:
+        return max(1, self.total_timesteps // self.batch_size)
+
+    def validate(self):
+        """Raise ValueError with one sentence naming the first invalid setting."""
+        for name in ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.batch_size % self.num_minibatches:
+            raise ValueError(f"the batch of num_envs x num_steps = {self.batch_size} does not split into "
+                             f"{self.num_minibatches} equal minibatches; choose a divisor of {self.batch_size}")
+        if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
+            raise ValueError(f"gamma must be in (0, 1] and gae_lambda in [0, 1], got {self.gamma} and {self.gae_lambda}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+
+
+class Agent(nn.Module):
+    """Separate actor and critic MLPs with PPO's initialisation (sqrt 2 hidden, 0.01 policy head,
+    1 value head); a state-independent log-std for continuous actions."""
+
+    def __init__(self, obs_dim, action_space, hidden_sizes=(64, 64), device="cpu"):
+        super().__init__()
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        n_out = int(action_space.n) if self.discrete else int(action_space.shape[0])
+        sizes = [obs_dim, *hidden_sizes]
+        self.critic = nn.MLP(sizes + [1], "tanh", output_gain=1.0, device=device)
+        self.actor = nn.MLP(sizes + [n_out], "tanh", output_gain=0.01, device=device)
+        if not self.discrete:
+            self.actor_logstd = nn.Parameter(ad.zeros(1, n_out, device=device))
+
+    def value(self, obs):
+        return self.critic(obs).squeeze(-1)
+
+    def dist(self, obs):
+        out = self.actor(obs)
+        if self.discrete:
+            return Categorical(logits=out)
+        return Normal(out, self.actor_logstd.exp())
+
+    def log_prob_entropy(self, dist, actions):
+        if self.discrete:
+            return dist.log_prob(actions), dist.entropy()
+        return dist.log_prob(actions).sum(-1), dist.entropy().sum(-1)
+
+
+def train(args: Args, env=None, log=None, callback=None):
+    """Train PPO; returns the agent (and the observation normaliser, or None).
+
+    `log(tag, value, step)` receives CleanRL's metrics; `callback(step) -> bool` may stop
+    training by returning False (as in Stable-Baselines3)."""
+    import envs as envs_pkg
+
+    args.validate()
+    ad.manual_seed(args.seed)
+    rng = ad.Generator(args.seed, device=args.device)
+    if env is None:
+        env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
+    obs_space, act_space = env.single_observation_space, env.single_action_space
+    obs_dim = int(math.prod(obs_space.shape))
+    agent = Agent(obs_dim, act_space, args.hidden_sizes, device=args.device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
+    obs_norm = RunningMeanStd((obs_dim,), device=args.device) if args.norm_obs else None
+    reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
+    log = log or (lambda tag, value, step: None)
+
+    discrete = agent.discrete
+    buf = RolloutBuffer(args.num_steps, args.num_envs, (obs_dim,), () if discrete else act_space.shape,
+                        "int64" if discrete else "float32", args.device)
+    low = high = None
+    if not discrete:
+        low, high = float(act_space.low.min()), float(act_space.high.max())
+
+    def observe(raw):
+        o = ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
+        return obs_norm(o) if obs_norm is not None else o
+
+    raw_obs, _ = env.reset(seed=args.seed)
+    if obs_norm is not None:
+        obs_norm.update(ad.tensor(raw_obs, dtype="float32").reshape(args.num_envs, obs_dim))
+    next_obs = observe(raw_obs)
+    global_step, start = 0, time.perf_counter()
+
+    for iteration in range(1, args.num_iterations + 1):
+        # -- rollout: the policy acts, the envs step; no graph is recorded ------------------------
+        with ad.no_grad():
+            for step in range(args.num_steps):
+                global_step += args.num_envs
+                buf.obs[step] = next_obs
+                dist = agent.dist(next_obs)
+                action = dist.sample(rng)
+                buf.values[step] = agent.value(next_obs)
+                buf.actions[step] = action
+                buf.logprobs[step] = agent.log_prob_entropy(dist, action)[0]
+                sent = action.clamp(low, high) if not discrete else action  # clipped only for the env
+                raw_obs, reward, terminated, truncated, info = env.step(sent.numpy())
+                if obs_norm is not None:
+                    obs_norm.update(ad.tensor(raw_obs, dtype="float32").reshape(args.num_envs, obs_dim))
+                next_obs = observe(raw_obs)
+                reward = ad.tensor(reward, dtype="float32", device=args.device)
+                terminated = ad.tensor(terminated, device=args.device)
+                truncated = ad.tensor(truncated, device=args.device)
+                if reward_scaler is not None:
+                    reward = reward_scaler(reward, terminated | truncated)
+                if truncated.any():
+                    # The episode was cut by the time limit, not ended: its last reward is followed
+                    # by the value of the state it was cut in.
+                    final = observe(info["final_obs"])
+                    reward = reward + args.gamma * agent.value(final) * truncated.float()
+                buf.rewards[step] = reward
+                buf.dones[step] = (terminated | truncated).float()
+                _log_episodes(info, log, global_step)
+
+            advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(next_obs),
+                                              args.gamma, args.gae_lambda)
+
+        # -- update: epochs over shuffled minibatches -----------------------------------------------
+        b_obs, b_actions, b_logprobs = buf.flat("obs"), buf.flat("actions"), buf.flat("logprobs")
+        b_adv, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), buf.flat("values")
+        clipfracs, approx_kl = [], ad.tensor(0.0)
+        for _ in range(args.update_epochs):
+            order = ad.randperm(args.batch_size, rng, args.device)
+            for start_i in range(0, args.batch_size, args.minibatch_size):
+                mb = order[start_i:start_i + args.minibatch_size]
+                dist = agent.dist(b_obs[mb])
+                newlogprob, entropy = agent.log_prob_entropy(dist, b_actions[mb])
+                newvalue = agent.value(b_obs[mb])
+                logratio = newlogprob - b_logprobs[mb]
+                ratio = logratio.exp()
+                with ad.no_grad():
+                    approx_kl = ((ratio - 1) - logratio).mean()  # Schulman's low-variance estimator
+                    clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean())
+                mb_adv = b_adv[mb]
+                if args.norm_adv:
+                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
+                pg_loss = ad.maximum(-mb_adv * ratio,
+                                     -mb_adv * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                if args.clip_vloss:
+                    v_clipped = b_values[mb] + (newvalue - b_values[mb]).clamp(-args.clip_coef, args.clip_coef)
+                    v_loss = 0.5 * ad.maximum((newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
+                else:
+                    v_loss = 0.5 * ((newvalue - b_returns[mb]) ** 2).mean()
+                entropy_loss = entropy.mean()
+                loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+                optimizer.zero_grad()
+                loss.backward()
+                optim.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+            if args.target_kl is not None and float(approx_kl) > args.target_kl:
+                break
+
+        # -- logging: only scalars leave the device, once per iteration ------------------------------
+        var_y = b_returns.var()
+        explained_var = float("nan") if float(var_y) == 0 else float(1 - (b_returns - b_values).var() / var_y)
+        log("charts/learning_rate", optimizer.lr, global_step)
+        log("losses/value_loss", float(v_loss), global_step)
+        log("losses/policy_loss", float(pg_loss), global_step)
+        log("losses/entropy", float(entropy_loss), global_step)
+        log("losses/approx_kl", float(approx_kl), global_step)
+        log("losses/clipfrac", sum(float(c) for c in clipfracs) / len(clipfracs), global_step)
+        log("losses/explained_variance", explained_var, global_step)
+        log("charts/SPS", int(global_step / (time.perf_counter() - start)), global_step)
+        if schedule is not None:
+            schedule.step()
+        if callback is not None and callback(global_step) is False:
+            break
+    return agent, obs_norm
+
+
+def _log_episodes(info, log, step):
+    episode = info.get("episode")
+    if episode is None:
+        return
+    mask = info.get("_episode")
+    returns, lengths = ad.tensor(episode["r"]), ad.tensor(episode["l"])
+    if mask is not None:
+        returns, lengths = returns[mask], lengths[mask]
+    for r, n in zip(returns.tolist(), lengths.tolist()):
+        log("charts/episodic_return", r, step)
+        log("charts/episodic_length", n, step)

@@ -18,6 +18,7 @@ import autodiff as ad
 from autodiff import nn, optim
 from autodiff.distributions import Categorical, Normal
 
+from . import TrainingDiverged
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -124,11 +125,31 @@ class Agent(nn.Module):
         return dist.log_prob(actions).sum(-1), dist.entropy().sum(-1)
 
 
-def train(args: Args, env=None, log=None, callback=None):
-    """Train PPO; returns the agent (and the observation normaliser, or None).
+def policy(agent: Agent, obs_norm=None):
+    """The deterministic policy for evaluation: obs tensor (N, ...) -> actions for the env."""
+    def act(obs):
+        with ad.no_grad():
+            obs = obs.reshape(obs.shape[0], -1).float()
+            dist = agent.dist(obs_norm(obs) if obs_norm is not None else obs)
+            return dist.mode()
+    return act
 
-    `log(tag, value, step)` receives CleanRL's metrics; `callback(step) -> bool` may stop
-    training by returning False (as in Stable-Baselines3)."""
+
+def build(args: Args, env):
+    """The networks and their optimizer-free companions, as train() creates them; used to load a
+    checkpoint for evaluation."""
+    obs_dim = int(math.prod(env.single_observation_space.shape))
+    agent = Agent(obs_dim, env.single_action_space, args.hidden_sizes, device=args.device)
+    obs_norm = RunningMeanStd((obs_dim,), device=args.device) if args.norm_obs else None
+    return agent, obs_norm
+
+
+def train(args: Args, env=None, log=None, callback=None, resume=None):
+    """Train PPO; returns the agent and the observation normaliser (or None).
+
+    `log(tag, value, step)` receives CleanRL's metrics. `callback(step, snapshot) -> bool` runs
+    after each iteration; returning False stops training (as in Stable-Baselines3), and
+    `snapshot()` returns everything needed to resume bit for bit (`resume=` takes it back)."""
     import envs as envs_pkg
 
     args.validate()
@@ -136,12 +157,11 @@ def train(args: Args, env=None, log=None, callback=None):
     rng = ad.Generator(args.seed, device=args.device)
     if env is None:
         env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
-    obs_space, act_space = env.single_observation_space, env.single_action_space
-    obs_dim = int(math.prod(obs_space.shape))
-    agent = Agent(obs_dim, act_space, args.hidden_sizes, device=args.device)
+    act_space = env.single_action_space
+    agent, obs_norm = build(args, env)
+    obs_dim = agent.actor[0].in_features
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
     schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
-    obs_norm = RunningMeanStd((obs_dim,), device=args.device) if args.norm_obs else None
     reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
     log = log or (lambda tag, value, step: None)
 
@@ -152,17 +172,40 @@ def train(args: Args, env=None, log=None, callback=None):
     if not discrete:
         low, high = float(act_space.low.min()), float(act_space.high.max())
 
+    def as_batch(raw):
+        return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
+
     def observe(raw):
-        o = ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
+        o = as_batch(raw)
         return obs_norm(o) if obs_norm is not None else o
 
-    raw_obs, _ = env.reset(seed=args.seed)
-    if obs_norm is not None:
-        obs_norm.update(ad.tensor(raw_obs, dtype="float32").reshape(args.num_envs, obs_dim))
+    global_step, first_iteration, iteration = 0, 1, 0
+    if resume is None:
+        raw_obs, _ = env.reset(seed=args.seed)
+        if obs_norm is not None:
+            obs_norm.update(as_batch(raw_obs))
+    else:
+        agent.load_state_dict(resume["agent"])
+        optimizer.load_state_dict(resume["optimizer"])
+        for name, part in (("schedule", schedule), ("obs_norm", obs_norm), ("reward_scaler", reward_scaler)):
+            if part is not None:
+                part.load_state_dict(resume[name])
+        rng.set_state(resume["rng"])
+        env.set_state(resume["env"])
+        raw_obs = resume["next_obs"]
+        global_step, first_iteration = int(resume["global_step"]), int(resume["iteration"]) + 1
     next_obs = observe(raw_obs)
-    global_step, start = 0, time.perf_counter()
 
-    for iteration in range(1, args.num_iterations + 1):
+    def snapshot():
+        return {"algo": "ppo", "global_step": global_step, "iteration": iteration,
+                "agent": agent.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict() if schedule else None,
+                "obs_norm": obs_norm.state_dict() if obs_norm else None,
+                "reward_scaler": reward_scaler.state_dict() if reward_scaler else None,
+                "rng": rng.get_state(), "env": env.get_state(), "next_obs": raw_obs}
+
+    start, start_step = time.perf_counter(), global_step
+    for iteration in range(first_iteration, args.num_iterations + 1):
         # -- rollout: the policy acts, the envs step; no graph is recorded ------------------------
         with ad.no_grad():
             for step in range(args.num_steps):
@@ -176,7 +219,7 @@ def train(args: Args, env=None, log=None, callback=None):
                 sent = action.clamp(low, high) if not discrete else action  # clipped only for the env
                 raw_obs, reward, terminated, truncated, info = env.step(sent.numpy())
                 if obs_norm is not None:
-                    obs_norm.update(ad.tensor(raw_obs, dtype="float32").reshape(args.num_envs, obs_dim))
+                    obs_norm.update(as_batch(raw_obs))
                 next_obs = observe(raw_obs)
                 reward = ad.tensor(reward, dtype="float32", device=args.device)
                 terminated = ad.tensor(terminated, device=args.device)
@@ -190,11 +233,10 @@ def train(args: Args, env=None, log=None, callback=None):
                     reward = reward + args.gamma * agent.value(final) * truncated.float()
                 buf.rewards[step] = reward
                 buf.dones[step] = (terminated | truncated).float()
-                _log_episodes(info, log, global_step)
+                log_episodes(info, log, global_step)
 
             advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(next_obs),
                                               args.gamma, args.gae_lambda)
-
         # -- update: epochs over shuffled minibatches -----------------------------------------------
         b_obs, b_actions, b_logprobs = buf.flat("obs"), buf.flat("actions"), buf.flat("logprobs")
         b_adv, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), buf.flat("values")
@@ -229,6 +271,9 @@ def train(args: Args, env=None, log=None, callback=None):
                 optimizer.step()
             if args.target_kl is not None and float(approx_kl) > args.target_kl:
                 break
+        if not math.isfinite(float(loss)):
+            raise TrainingDiverged(f"the PPO loss became {float(loss)} at step {global_step} "
+                                   f"(policy {float(pg_loss)}, value {float(v_loss)})")
 
         # -- logging: only scalars leave the device, once per iteration ------------------------------
         var_y = b_returns.var()
@@ -240,15 +285,16 @@ def train(args: Args, env=None, log=None, callback=None):
         log("losses/approx_kl", float(approx_kl), global_step)
         log("losses/clipfrac", sum(float(c) for c in clipfracs) / len(clipfracs), global_step)
         log("losses/explained_variance", explained_var, global_step)
-        log("charts/SPS", int(global_step / (time.perf_counter() - start)), global_step)
+        log("charts/SPS", int((global_step - start_step) / (time.perf_counter() - start)), global_step)
         if schedule is not None:
             schedule.step()
-        if callback is not None and callback(global_step) is False:
+        if callback is not None and callback(global_step, snapshot) is False:
             break
     return agent, obs_norm
 
 
-def _log_episodes(info, log, step):
+def log_episodes(info, log, step):
+    """Log the return and length of each episode that finished in this step."""
     episode = info.get("episode")
     if episode is None:
         return

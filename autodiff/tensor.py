@@ -288,6 +288,14 @@ class Generator:
         self.state = get_backend(self.device).rng(seed)
         return self
 
+    def get_state(self):
+        """The stream's position, JSON-serialisable: a checkpoint resumes the same draws."""
+        return get_backend(self.device).rng_state(self.state)
+
+    def set_state(self, state):
+        get_backend(self.device).set_rng_state(self.state, state)
+        return self
+
 
 default_generator = Generator(0)
 

@@ -88,6 +88,8 @@ class Backend:
 
     # -- random numbers ------------------------------------------------------------------------------
     def rng(self, seed): raise NotImplementedError
+    def rng_state(self, rng): raise NotImplementedError  # JSON-serialisable, for checkpoints
+    def set_rng_state(self, rng, state): raise NotImplementedError
     def uniform(self, rng, shape, dtype): raise NotImplementedError
     def normal(self, rng, shape, dtype): raise NotImplementedError
     def permutation(self, rng, n): raise NotImplementedError  # a random order of 0..n-1

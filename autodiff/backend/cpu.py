@@ -279,6 +279,12 @@ class CPUBackend(Backend):
     def rng(self, seed):
         return np.random.default_rng(seed)
 
+    def rng_state(self, rng):
+        return rng.bit_generator.state
+
+    def set_rng_state(self, rng, state):
+        rng.bit_generator.state = state
+
     def uniform(self, rng, shape, dtype):
         return rng.random(shape, dtype=dtype)
 

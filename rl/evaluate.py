@@ -1,0 +1,128 @@
+"""Deterministic evaluation of a trained policy, batched: `python -m rl.evaluate RUN_DIR`.
+
+    python -m rl.evaluate runs/CartPole__ppo__1__20261122-120000 --episodes 100 [--render]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+
+import autodiff as ad
+
+from .config import ConfigError
+
+ALGOS = {"ppo": "algos.ppo", "dqn": "algos.dqn"}
+CHECKPOINT = "checkpoint.npz"
+
+
+def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
+    """Returns and lengths of `episodes` episodes of the policy `act(obs) -> actions`, run as
+    batches of sub-envs that each count their first episode only (so every episode starts from
+    a fresh reset and none is cut short by the batch)."""
+    import envs
+
+    returns, lengths = [], []
+    batch_seed = seed
+    while len(returns) < episodes:
+        n = min(max_envs, episodes - len(returns))
+        env = envs.make(env_id, num_envs=n, device=device, seed=batch_seed)
+        obs, _ = env.reset(seed=batch_seed)
+        total = ad.zeros(n, dtype="float64")
+        steps = ad.zeros(n, dtype="int64")
+        finished = ad.zeros(n, dtype="bool")
+        result_r, result_l = [None] * n, [None] * n
+        while not finished.all():
+            action = act(ad.tensor(obs))
+            obs, reward, terminated, truncated, _ = env.step(action.numpy())
+            alive = ~finished
+            total = total + ad.tensor(reward).double() * alive.double()
+            steps = steps + alive.long()
+            ended = (ad.tensor(terminated) | ad.tensor(truncated)) & alive
+            for i in ad.arange(n)[ended].tolist():
+                result_r[i], result_l[i] = float(total[i].item()), int(steps[i].item())
+            finished = finished | ended
+        env.close()
+        returns += result_r
+        lengths += result_l
+        batch_seed += n
+    return returns, lengths
+
+
+def load_run(run_dir):
+    """The Args, the rebuilt networks and the policy of a run directory's checkpoint."""
+    config_path = os.path.join(run_dir, "config.json")
+    checkpoint_path = os.path.join(run_dir, CHECKPOINT)
+    if not os.path.isfile(config_path) or not os.path.isfile(checkpoint_path):
+        raise ConfigError(f"{run_dir} is not a numbarl run directory (it needs config.json and {CHECKPOINT})")
+    with open(config_path) as f:
+        config = json.load(f)
+    algo = config["algo"]
+    module = importlib.import_module(ALGOS[algo])
+    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config["args"].items()}
+    args = module.Args(**fields)
+    state = ad.load(checkpoint_path)
+    import envs
+
+    probe = envs.make(args.env_id, num_envs=1, device=args.device, seed=args.seed)
+    model, obs_norm = module.build(args, probe)
+    model.load_state_dict(state["model"] if "model" in state else state["agent"])
+    if obs_norm is not None and state.get("obs_norm") is not None:
+        obs_norm.load_state_dict(state["obs_norm"])
+    return args, module.policy(model, obs_norm), state
+
+
+def render_episode(act, env_id, path, seed=0):
+    """Write one episode of the policy as an animated GIF, rendered by Gymnasium's own env
+    (same dynamics) and encoded by Pillow: `pip install -e '.[render]'`."""
+    try:
+        import gymnasium as gym
+        from PIL import Image
+
+        import envs
+
+        env = gym.make(envs.gymnasium_id(env_id), render_mode="rgb_array")
+        obs, _ = env.reset(seed=seed)
+        frames = [env.render()]
+    except (ImportError, gym.error.DependencyNotInstalled) as e:
+        raise ConfigError(f"--render needs the render extra (pip install -e '.[render]'): {e}") from None
+    done = False
+    while not done:
+        action = act(ad.tensor(obs[None])).numpy()[0]
+        obs, _, terminated, truncated, _ = env.step(action)
+        frames.append(env.render())
+        done = terminated or truncated
+    env.close()
+    images = [Image.fromarray(frame) for frame in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rl.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("run_dir", help="a run directory written by python -m rl.train")
+    parser.add_argument("--episodes", type=int, default=100, help="episodes to evaluate (default: 100)")
+    parser.add_argument("--seed", type=int, default=10_000, help="seed of the evaluation episodes")
+    parser.add_argument("--render", action="store_true", help="also write one episode as a GIF in the run directory")
+    ns = parser.parse_args(argv)
+    try:
+        if ns.episodes <= 0:
+            raise ConfigError(f"--episodes must be positive, got {ns.episodes}")
+        args, act, _ = load_run(ns.run_dir)
+        returns, _ = evaluate(act, args.env_id, ns.episodes, ns.seed, args.device)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    mean = sum(returns) / len(returns)
+    std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5
+    print(f"eval: {mean:.2f} ± {std:.2f} over {len(returns)} episodes")
+    if ns.render:
+        print(f"episode written to {render_episode(act, args.env_id, os.path.join(ns.run_dir, 'episode.gif'), ns.seed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""rl/config.py: flags from Args docstrings, precedence of defaults, config files and flags."""
+
+import pytest
+
+from algos.ppo import Args
+from rl.config import ConfigError, build_parser, defaults_for, field_docs, load_toml, resolve
+
+
+def parse(*argv):
+    parser = build_parser("python -m rl.train", Args, defaults_for(Args, "ppo", "CartPole"))
+    return vars(parser.parse_args(["ppo", "CartPole", *argv]))
+
+
+def test_every_field_has_a_docstring_and_a_kebab_case_flag():
+    docs = field_docs(Args)
+    help_text = build_parser("prog", Args, defaults_for(Args, "ppo", "CartPole")).format_help()
+    for name, doc in docs.items():
+        assert doc, name
+        if name != "env_id":
+            assert "--" + name.replace("_", "-") in help_text
+    assert "--learning-rate" in help_text and "Adam's learning rate" in help_text
+
+
+def test_only_given_flags_are_parsed():
+    ns = parse("--learning-rate", "1e-3", "--no-anneal-lr", "--hidden-sizes", "32", "16", "--target-kl", "none")
+    assert ns == {"algo": "ppo", "env": "CartPole", "learning_rate": 1e-3, "anneal_lr": False,
+                  "hidden_sizes": [32, 16], "target_kl": None}
+
+
+def test_precedence_defaults_then_tuned_then_file_then_flags(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('num-envs = 4\nlearning_rate = 0.001\nhidden_sizes = [8, 8]\n')
+    args = resolve(Args, "ppo", "CartPole", {"learning_rate": 0.002}, load_toml(config))
+    assert args.num_envs == 4 and args.learning_rate == 0.002 and args.hidden_sizes == (8, 8)
+    assert args.gamma == Args.gamma  # untouched fields keep the dataclass default
+    assert args.env_id == "CartPole"
+
+
+def test_bad_values_are_one_sentence_errors(tmp_path):
+    with pytest.raises(ConfigError, match="num_envs must be positive, got 0"):
+        resolve(Args, "ppo", "CartPole", {"num_envs": 0})
+    with pytest.raises(ConfigError, match="does not split into 3 equal minibatches"):
+        resolve(Args, "ppo", "CartPole", {"num_envs": 4, "num_steps": 128, "num_minibatches": 3})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("learning_rat = 0.1\n")
+    with pytest.raises(ConfigError, match="'learning_rat', which ppo does not have; valid keys: .*learning_rate"):
+        resolve(Args, "ppo", "CartPole", {}, load_toml(bad))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_toml(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("x = [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_toml(broken)
+
+
+def test_wrong_type_names_the_flag():
+    parser = build_parser("prog", Args, defaults_for(Args, "ppo", "CartPole"))
+    parser.error = lambda message: (_ for _ in ()).throw(ConfigError(message))
+    with pytest.raises(ConfigError, match="--num-envs expects an integer, got 'eight'"):
+        parser.parse_args(["ppo", "CartPole", "--num-envs", "eight"])

@@ -113,7 +113,14 @@ class CPUBackend(Backend):
         return np.maximum(x, 0, dtype=x.dtype)
 
     def clip(self, x, lo, hi):
-        return np.clip(x, lo, hi)
+        # Two ufunc calls: np.clip's Python wrappers cost more than both at RL sizes.
+        if lo is None and hi is None:
+            return x.copy()
+        if lo is not None:
+            x = np.maximum(x, np.asarray(lo, dtype=x.dtype))
+        if hi is not None:
+            x = np.minimum(x, np.asarray(hi, dtype=x.dtype))
+        return x
 
     def compare(self, op, a, b):
         return _COMPARE[op](a, b)
@@ -128,8 +135,8 @@ class CPUBackend(Backend):
         return np.multiply(out, g, out=out) if g.shape == out.shape else out * g
 
     def log_softmax(self, x, axis):
-        shifted = x - np.max(x, axis=axis, keepdims=True)
-        shifted -= np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+        shifted -= np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
         return shifted
 
     def sigmoid_backward(self, g, y):

@@ -7,7 +7,7 @@ tensor used twice gets both contributions).
 
 from __future__ import annotations
 
-from .function import STATE, check_backward
+from .function import _FREED, STATE, check_backward
 from .tensor import Tensor
 
 
@@ -78,6 +78,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
         pending[k] = pending[k] + g if k in pending else g
 
     prev, STATE.enabled = STATE.enabled, create_graph
+    anomaly = STATE.anomaly
     try:
         order, hooks = _topological_order(outputs)
         for t in reversed(order):
@@ -86,41 +87,43 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
             g = pending.pop(k, None)
             if g is None:
                 continue
-            for hook in hooks.get(k, ()):
-                replaced = hook(g)
-                if replaced is not None:
-                    g = replaced
+            if hooks and k in hooks:
+                for hook in hooks[k]:
+                    replaced = hook(g)
+                    if replaced is not None:
+                        g = replaced
             if wanted is not None and k in wanted:
                 results[wanted[k]] = g
             if ctx is None:
                 if wanted is None:
                     _accumulate_leaf(t, g, create_graph)
                 continue
-            if STATE.anomaly:
+            if anomaly:
                 STATE.backward_of = ctx
                 try:
                     grads = ctx.fn.backward(ctx, g)
                 finally:
                     STATE.backward_of = None
+                check_backward(ctx, grads if isinstance(grads, tuple) else (grads,))
             else:
                 grads = ctx.fn.backward(ctx, g)
-            if not isinstance(grads, tuple):
+            if type(grads) is not tuple:
                 grads = (grads,)
-            if len(grads) != len(ctx.inputs):
+            inputs_ = ctx.inputs
+            if len(grads) != len(inputs_):
                 raise RuntimeError(f"{ctx.fn.__name__}.backward returned {len(grads)} gradients for "
-                                   f"{len(ctx.inputs)} forward arguments")
-            if STATE.anomaly:
-                check_backward(ctx, grads)
-            for p, gp, need in zip(ctx.inputs, grads, ctx.needs_input_grad):
-                if not need or gp is None:
+                                   f"{len(inputs_)} forward arguments")
+            for p, gp, need in zip(inputs_, grads, ctx.needs_input_grad):
+                if gp is None or not need:
                     continue
-                if gp.shape != p.shape:
+                if gp.data.shape != p.data.shape:
                     raise RuntimeError(f"{ctx.fn.__name__}.backward returned a gradient of shape "
                                        f"{gp.shape} for an input of shape {p.shape}")
-                k = id(p._ctx) if p._ctx is not None else id(p)
+                pctx = p._ctx
+                k = id(pctx) if pctx is not None else id(p)
                 pending[k] = pending[k] + gp if k in pending else gp
             if not retain_graph:
-                ctx.mark_freed()
+                ctx._saved = _FREED
     finally:
         STATE.enabled = prev
     return results

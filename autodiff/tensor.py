@@ -151,9 +151,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into each leaf's `.grad` (see `autodiff.engine.backward`)."""
-        from .engine import backward
-
-        backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+        _engine._run([self], None if gradient is None else [gradient], retain_graph, create_graph, None)
 
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces
@@ -346,3 +344,4 @@ Tensor._grad = _set_grad
 
 from . import ops as _ops  # noqa: E402  (ops need the Tensor class defined above)
 from . import functional as _functional  # noqa: E402,F401  (attaches the math methods to Tensor)
+from . import engine as _engine  # noqa: E402

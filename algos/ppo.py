@@ -109,6 +109,12 @@ class Agent(nn.Module):
         self.actor = nn.MLP(sizes + [n_out], "tanh", output_gain=0.01, device=device)
         if not self.discrete:
             self.actor_logstd = nn.Parameter(ad.zeros(1, n_out, device=device))
+            self.low, self.high = action_space.low, action_space.high
+
+    def to_env(self, action):
+        """Continuous actions are sampled unbounded (so log-probs stay exact) and clipped to the
+        action space only when sent to the env."""
+        return action if self.discrete else action.clamp(self.low, self.high)
 
     def value(self, obs):
         return self.critic(obs).squeeze(-1)
@@ -131,7 +137,7 @@ def policy(agent: Agent, obs_norm=None):
         with ad.no_grad():
             obs = obs.reshape(obs.shape[0], -1).float()
             dist = agent.dist(obs_norm(obs) if obs_norm is not None else obs)
-            return dist.mode()
+            return agent.to_env(dist.mode())
     return act
 
 
@@ -168,9 +174,6 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     discrete = agent.discrete
     buf = RolloutBuffer(args.num_steps, args.num_envs, (obs_dim,), () if discrete else act_space.shape,
                         "int64" if discrete else "float32", args.device)
-    low = high = None
-    if not discrete:
-        low, high = float(act_space.low.min()), float(act_space.high.max())
 
     def as_batch(raw):
         return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
@@ -216,8 +219,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 buf.values[step] = agent.value(next_obs)
                 buf.actions[step] = action
                 buf.logprobs[step] = agent.log_prob_entropy(dist, action)[0]
-                sent = action.clamp(low, high) if not discrete else action  # clipped only for the env
-                raw_obs, reward, terminated, truncated, info = env.step(sent.numpy())
+                raw_obs, reward, terminated, truncated, info = env.step(agent.to_env(action).numpy())
                 if obs_norm is not None:
                     obs_norm.update(as_batch(raw_obs))
                 next_obs = observe(raw_obs)

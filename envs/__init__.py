@@ -1,0 +1,28 @@
+"""Batched environments: N sub-envs stepped by one compiled kernel, as Gymnasium vector envs.
+
+    import envs
+    env = envs.make("CartPole", num_envs=1024, seed=0)   # or "CartPole-v1", a plugin, any Gymnasium id
+    obs, info = env.reset()
+    obs, reward, terminated, truncated, info = env.step(actions)
+
+Built-in envs reproduce Gymnasium's dynamics exactly: CartPole, Pendulum, MountainCar,
+MountainCarContinuous, Acrobot. Write your own as scalar functions (see examples/ and
+envs/cartpole.py) and register it with `envs.register` or a `numbarl.envs` entry point.
+"""
+
+from .base import BatchedEnv, dynamics
+from .checker import EnvCheckError, check_env
+from .registry import ENTRY_POINT_GROUP, canonical, gymnasium_id, list, make, register, spec
+from .rng import uniform
+
+for _name, _target, _gym_id in [
+    ("CartPole", "envs.cartpole:CartPole", "CartPole-v1"),
+    ("Pendulum", "envs.pendulum:Pendulum", "Pendulum-v1"),
+    ("MountainCar", "envs.mountain_car:MountainCar", "MountainCar-v0"),
+    ("MountainCarContinuous", "envs.mountain_car_continuous:MountainCarContinuous", "MountainCarContinuous-v0"),
+    ("Acrobot", "envs.acrobot:Acrobot", "Acrobot-v1"),
+]:
+    register(_name, _target, aliases=(_gym_id,))
+
+__all__ = ["BatchedEnv", "dynamics", "uniform", "make", "register", "list", "spec", "canonical",
+           "gymnasium_id", "check_env", "EnvCheckError", "ENTRY_POINT_GROUP"]

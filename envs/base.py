@@ -1,0 +1,161 @@
+"""`BatchedEnv`: N sub-envs stepped together by one compiled driver, as a Gymnasium VectorEnv.
+
+A subclass names its parameters (a NamedTuple, as frozen as gymnax's dataclasses and readable
+inside compiled code), its state size, time limit and spaces; the scalar `reset`, `step` and
+`observe` functions of its module are the dynamics. Everything else (batching, auto-reset,
+truncation, final observations, episode statistics, seeding, validation) is written here once.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+import gymnasium as gym
+
+from .driver import load_driver
+from .rng import seed_streams
+
+# Below this many sub-envs one thread is faster than two (measured, BENCHMARKS.md).
+PARALLEL_FROM = 8192
+
+
+class BatchedEnv(VectorEnv):
+    """Base class of numbarl's compiled envs (see envs/cartpole.py for a complete example)."""
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    Params: type = None          # a NamedTuple subclass with a default for every field
+    state_size: int = 0          # floats of state per sub-env
+    max_episode_steps: int = 0   # the time limit (0: none)
+    gymnasium_id: str | None = None
+
+    @staticmethod
+    def spaces(params):
+        """(single observation space, single action space) for these parameters."""
+        raise NotImplementedError
+
+    def __init__(self, num_envs: int = 1, device: str = "cpu", seed: int | None = None, copy: bool = True,
+                 max_episode_steps: int | None = None, **params):
+        name = type(self).__name__
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"{name}: num_envs must be a positive integer, got {num_envs!r}")
+        if device == "auto":
+            device = "cpu"
+        if device != "cpu":
+            raise ValueError(f"{name}: device {device!r} is not available for envs yet; valid: cpu")
+        unknown = sorted(set(params) - set(self.Params._fields))
+        if unknown:
+            raise TypeError(f"{name} has no parameter {', '.join(map(repr, unknown))}; "
+                            f"valid: {', '.join(self.Params._fields)}")
+        self.params = self.Params(**params)
+        self.num_envs, self.device, self.copy = int(num_envs), device, copy
+        self.max_steps = self.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
+        self.single_observation_space, self.single_action_space = self.spaces(self.params)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.render_mode = None
+        self.closed = False
+        n, obs_shape = self.num_envs, self.single_observation_space.shape
+        self.state = np.zeros((self.state_size, n), np.float32)  # one row per field: struct of arrays
+        self.t = np.zeros(n, np.int64)
+        self.rng = seed_streams(seed, n)
+        self.ep_return, self.ep_length = np.zeros(n), np.zeros(n, np.int64)
+        self._obs = np.zeros((n, *obs_shape), self.single_observation_space.dtype)
+        self._final_obs = np.zeros_like(self._obs)
+        self._reward = np.zeros(n)
+        self._terminated, self._truncated = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
+        self._done_return, self._done_length = np.zeros(n), np.zeros(n, np.int64)
+        self._discrete = isinstance(self.single_action_space, gym.spaces.Discrete)
+        self._driver = load_driver(type(self).__module__)
+        self._step_all = self._driver.step_parallel if n >= PARALLEL_FROM else self._driver.step_serial
+        self._needs_reset = True
+
+    # -- the Gymnasium API ------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start a new episode in every sub-env (reproducibly, given `seed`)."""
+        super().reset(seed=seed)
+        if seed is not None:
+            self.rng[:] = seed_streams(seed, self.num_envs)
+        self._driver.reset_all(self.state, self.t, self.rng, self.params, self._obs, self.ep_return,
+                               self.ep_length, np.ones(self.num_envs, np.bool_))
+        self._needs_reset = False
+        return self._out(self._obs), {}
+
+    def step(self, actions):
+        if self._needs_reset:
+            raise RuntimeError(f"{type(self).__name__}: call reset() before step()")
+        actions = self._check_actions(actions)
+        self._step_all(self.state, self.t, self.rng, actions, self.params, self.max_steps, self._obs,
+                       self._reward, self._terminated, self._truncated, self._final_obs, self.ep_return,
+                       self.ep_length, self._done_return, self._done_length)
+        done = self._terminated | self._truncated
+        info = {}
+        if done.any():
+            info = {"final_obs": self._final_obs.copy(), "_final_obs": done,
+                    "episode": {"r": self._done_return.copy(), "l": self._done_length.copy()},
+                    "_episode": done}
+        return (self._out(self._obs), self._out(self._reward), self._out(self._terminated),
+                self._out(self._truncated), info)
+
+    def close(self, **kwargs):
+        self.closed = True
+
+    def _out(self, array):
+        return array.copy() if self.copy else array
+
+    def _check_actions(self, actions):
+        """Bad actions get a sentence naming the env and the space, never a crash in compiled code."""
+        name, space = type(self).__name__, self.single_action_space
+        a = np.asarray(actions)
+        expected = (self.num_envs,) + (() if self._discrete else space.shape)
+        if a.shape != expected:
+            raise ValueError(f"{name}: actions must have shape {expected} for {self.num_envs} sub-envs "
+                             f"of action space {space}, got shape {a.shape}")
+        if self._discrete:
+            if a.dtype.kind not in "iu":
+                if a.dtype.kind != "f" or not np.array_equal(a, np.round(a)):
+                    raise ValueError(f"{name}: actions must be integers in [0, {space.n}) for {space}, "
+                                     f"got dtype {a.dtype}")
+            a = a.astype(np.int64, copy=False)
+            if a.size and (a.min() < 0 or a.max() >= space.n):
+                raise ValueError(f"{name}: actions must be in [0, {space.n}) for {space}, got values "
+                                 f"from {a.min()} to {a.max()}")
+            return a
+        if a.dtype.kind not in "fiu":
+            raise ValueError(f"{name}: actions must be numbers for {space}, got dtype {a.dtype}")
+        a = a.astype(np.float32, copy=False)
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name}: actions must be finite for {space}, got NaN or inf")
+        return a
+
+    # -- state, for tests, checkpoints and users -------------------------------------------------------
+    def get_state(self) -> dict:
+        """Everything that determines the sub-envs' futures, as arrays (a copy)."""
+        return {"state": self.state.copy(), "t": self.t.copy(), "rng": self.rng.copy(),
+                "ep_return": self.ep_return.copy(), "ep_length": self.ep_length.copy()}
+
+    def set_state(self, saved: dict):
+        """Restore what get_state() returned; observations are recomputed from the state."""
+        for key in ("state", "t", "rng", "ep_return", "ep_length"):
+            target, value = getattr(self, key), np.asarray(saved[key])
+            if value.shape != target.shape:
+                raise ValueError(f"{type(self).__name__}.set_state: {key} has shape {value.shape}, "
+                                 f"expected {target.shape} for {self.num_envs} sub-envs")
+            target[...] = value
+        self._driver.reset_all(self.state, self.t, self.rng, self.params, self._obs, self.ep_return,
+                               self.ep_length, np.zeros(self.num_envs, np.bool_))
+        self._needs_reset = False
+
+    def observations(self):
+        """The current observation of every sub-env."""
+        return self._out(self._obs)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(num_envs={self.num_envs}, device={self.device!r}, params={self.params})"
+
+
+def dynamics(fn):
+    """Decorator for an env's scalar functions: compiled by numba, cached on disk; the plain
+    Python function stays available as `.py_func` for other targets."""
+    return numba.njit(cache=True)(fn)

@@ -1,0 +1,67 @@
+"""Any Gymnasium id as a batched env with numbarl's contract: same-step auto-reset, a dense
+`final_obs` array with its `_final_obs` mask, and episode statistics in `info["episode"]`."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+
+class GymnasiumEnv(VectorEnv):
+    """Gymnasium's own vector env for `env_id` (its vectorised entry point when it has one, else
+    SyncVectorEnv), stepped on the CPU."""
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, env_id: str, num_envs: int = 1, device: str = "cpu", seed: int | None = None, **kwargs):
+        if device not in ("cpu", "auto"):
+            raise ValueError(f"{env_id} runs through Gymnasium, on the CPU only; valid device: cpu")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"{env_id}: num_envs must be a positive integer, got {num_envs!r}")
+        spec = gym.spec(env_id)
+        mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
+        options = {"autoreset_mode": AutoresetMode.SAME_STEP} if mode == "sync" else {}
+        inner = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, vector_kwargs=options, **kwargs)
+        if inner.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
+            inner.close()  # a vectorised entry point without same-step resets: use the generic one
+            inner = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+                                 vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **kwargs)
+        self.env = gym.wrappers.vector.RecordEpisodeStatistics(inner)
+        self.env_id, self.num_envs, self.device, self.seed = env_id, int(num_envs), "cpu", seed
+        self.single_observation_space = self.env.single_observation_space
+        self.single_action_space = self.env.single_action_space
+        self.observation_space, self.action_space = self.env.observation_space, self.env.action_space
+        self.render_mode, self.closed = None, False
+        self.gymnasium_id = env_id
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        return self.env.reset(seed=self.seed if seed is None else seed, options=options)
+
+    def step(self, actions):
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        if "final_obs" in info:
+            final = info["final_obs"]
+            if final.dtype == object:  # Gymnasium keeps one array per sub-env, None where not done
+                dense = np.zeros_like(obs)
+                for i in np.flatnonzero(info["_final_obs"]):
+                    dense[i] = final[i]
+                info["final_obs"] = dense
+        return obs, reward, terminated, truncated, info
+
+    def get_state(self):
+        """Gymnasium envs do not expose their state: a checkpoint stores None, and a resumed run
+        starts fresh episodes (bit-exact resume needs one of numbarl's own envs)."""
+        return None
+
+    def set_state(self, state):
+        if state is not None:
+            raise ValueError(f"{self.env_id} runs through Gymnasium and cannot restore a saved state")
+        self.reset()
+
+    def close(self, **kwargs):
+        self.env.close()
+        self.closed = True
+
+    def __repr__(self):
+        return f"GymnasiumEnv({self.env_id!r}, num_envs={self.num_envs})"

@@ -4,6 +4,7 @@ import pytest
 
 from algos.ppo import Args
 from rl.config import ConfigError, build_parser, defaults_for, field_docs, load_toml, resolve
+from rl.defaults import TUNED
 
 
 def parse(*argv):
@@ -32,8 +33,11 @@ def test_precedence_defaults_then_tuned_then_file_then_flags(tmp_path):
     config.write_text('num-envs = 4\nlearning_rate = 0.001\nhidden_sizes = [8, 8]\n')
     args = resolve(Args, "ppo", "CartPole", {"learning_rate": 0.002}, load_toml(config))
     assert args.num_envs == 4 and args.learning_rate == 0.002 and args.hidden_sizes == (8, 8)
-    assert args.gamma == Args.gamma  # untouched fields keep the dataclass default
+    assert args.gamma == TUNED[("ppo", "CartPole")]["gamma"] != Args.gamma  # the tuned default
+    assert args.vf_coef == Args.vf_coef  # fields nothing sets keep the dataclass default
     assert args.env_id == "CartPole"
+    # A Gymnasium id finds the tuned defaults of the built-in env it names.
+    assert resolve(Args, "ppo", "CartPole-v1", {}).gamma == TUNED[("ppo", "CartPole")]["gamma"]
 
 
 def test_bad_values_are_one_sentence_errors(tmp_path):

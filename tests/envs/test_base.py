@@ -1,0 +1,149 @@
+"""envs/base.py: same-step auto-reset, final observations, truncation, episode statistics,
+seeding, state save/restore and action validation, on sub-envs that finish at different steps."""
+
+import numpy as np
+import pytest
+
+import envs
+
+
+def cartpole(n=6, **kw):
+    env = envs.make("CartPole", num_envs=n, seed=0, **kw)
+    env.reset(seed=0)
+    return env
+
+
+def test_auto_reset_final_obs_truncation_and_episode_statistics():
+    env = cartpole(3, max_episode_steps=6)
+    saved = env.get_state()
+    # Sub-env 0 falls over in its second step, 1 starts upright, 2 starts upright three steps
+    # into its time limit: they finish at different steps.
+    saved["state"][:, 0] = [0.0, 0.0, 0.17, 1.0]
+    saved["state"][:, 1] = [0.0, 0.0, 0.0, 0.0]
+    saved["state"][:, 2] = [0.0, 0.0, 0.0, 0.0]
+    saved["t"][:] = [0, 0, 3]
+    saved["ep_return"][:] = [0.0, 0.0, 3.0]
+    saved["ep_length"][:] = [0, 0, 3]
+    env.set_state(saved)
+    actions = np.array([1, 0, 1])
+    seen = {0: None, 1: None, 2: None}
+    for step in range(1, 7):
+        before = env.state.copy()
+        obs, reward, terminated, truncated, info = env.step(actions)
+        for i in range(3):
+            if (terminated[i] or truncated[i]) and seen[i] is None:
+                seen[i] = (step, "terminated" if terminated[i] else "truncated")
+                assert info["_final_obs"][i] and info["_episode"][i]
+                # The returned obs already starts a new episode; final_obs is where the old one ended.
+                assert np.abs(obs[i]).max() <= 0.05
+                assert not np.allclose(info["final_obs"][i], obs[i])
+                expected_length = step + (3 if i == 2 else 0)  # 2 had 3 steps before the test
+                assert info["episode"]["l"][i] == expected_length
+                assert info["episode"]["r"][i] == expected_length  # CartPole pays 1 per step
+                assert env.t[i] == 0 and env.ep_length[i] == 0
+            elif "_final_obs" in info:
+                assert not info["_final_obs"][i]
+        np.testing.assert_array_equal(terminated & truncated, False)
+    # 0 falls at step 3; 2 is truncated at step 3 (3 + 3 = its limit of 6); 1 at step 6.
+    assert seen == {0: (3, "terminated"), 1: (6, "truncated"), 2: (3, "truncated")}
+
+
+def test_truncation_is_not_termination():
+    env = cartpole(2, max_episode_steps=3)
+    for _ in range(2):
+        _, _, terminated, truncated, info = env.step(np.array([0, 1]))
+        assert not truncated.any()
+    _, _, terminated, truncated, info = env.step(np.array([0, 1]))
+    np.testing.assert_array_equal(truncated, [True, True])
+    np.testing.assert_array_equal(terminated, [False, False])
+    assert info["final_obs"].shape == (2, 4)
+
+
+def test_same_seed_same_trajectories_and_different_seeds_differ():
+    def rollout(seed):
+        env = envs.make("Pendulum", num_envs=5, seed=seed)
+        obs = [env.reset(seed=seed)[0]]
+        rng = np.random.default_rng(7)
+        for _ in range(250):  # past the time limit: the resets are seeded too
+            obs.append(env.step(rng.uniform(-2, 2, (5, 1)).astype(np.float32))[0])
+        return np.stack(obs)
+
+    np.testing.assert_array_equal(rollout(11), rollout(11))
+    assert not np.allclose(rollout(11), rollout(12))
+
+
+def test_sub_env_streams_do_not_depend_on_the_batch():
+    small = envs.make("CartPole", num_envs=3, seed=5).reset()[0]
+    large = envs.make("CartPole", num_envs=9000, seed=5).reset()[0]  # the parallel driver
+    np.testing.assert_array_equal(small, large[:3])
+
+
+def test_parallel_and_serial_drivers_agree():
+    n = 9000
+    a, b = envs.make("Acrobot", num_envs=n, seed=1), envs.make("Acrobot", num_envs=n, seed=1)
+    a.reset(), b.reset()
+    b._step_all = b._driver.step_serial
+    assert a._step_all is a._driver.step_parallel
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        actions = rng.integers(0, 3, n)
+        np.testing.assert_array_equal(a.step(actions)[0], b.step(actions)[0])
+
+
+def test_get_state_set_state_round_trip():
+    env = cartpole(4)
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        env.step(rng.integers(0, 2, 4))
+    saved = env.get_state()
+    actions = rng.integers(0, 2, (40, 4))
+    first = [env.step(a)[0] for a in actions]
+    env.set_state(saved)
+    np.testing.assert_array_equal(env.observations(), saved["state"].T)  # recomputed from the state
+    second = [env.step(a)[0] for a in actions]
+    np.testing.assert_array_equal(np.stack(first), np.stack(second))
+    with pytest.raises(ValueError, match=r"set_state: state has shape \(4, 3\), expected \(4, 4\)"):
+        env.set_state({**saved, "state": saved["state"][:, :3]})
+
+
+def test_returned_arrays_are_copies_unless_asked():
+    env = cartpole(2)
+    obs = env.step(np.array([0, 1]))[0]
+    obs[:] = 99
+    assert env.observations().max() < 99
+    fast = envs.make("CartPole", num_envs=2, seed=0, copy=False)
+    fast.reset()
+    assert fast.step(np.array([0, 1]))[0] is fast.step(np.array([0, 1]))[0]
+
+
+@pytest.mark.parametrize("actions, message", [
+    (np.array([0, 1, 1]), r"CartPole: actions must have shape \(2,\) for 2 sub-envs of action space Discrete\(2\), got shape \(3,\)"),
+    (np.array([0, 2]), r"CartPole: actions must be in \[0, 2\) for Discrete\(2\), got values from 0 to 2"),
+    (np.array([-1, 0]), r"must be in \[0, 2\)"),
+    (np.array([0.5, 1.0]), r"actions must be integers in \[0, 2\)"),
+    (np.array(["a", "b"]), r"actions must be integers"),
+])
+def test_bad_discrete_actions_are_named(actions, message):
+    with pytest.raises(ValueError, match=message):
+        cartpole(2).step(actions)
+
+
+def test_bad_continuous_actions_are_named():
+    env = envs.make("Pendulum", num_envs=2, seed=0)
+    env.reset()
+    with pytest.raises(ValueError, match=r"Pendulum: actions must have shape \(2, 1\)"):
+        env.step(np.zeros(2, np.float32))
+    with pytest.raises(ValueError, match="finite"):
+        env.step(np.array([[np.nan], [0.0]], np.float32))
+    env.step(np.array([[5.0], [-5.0]]))  # beyond the bounds: clipped by the dynamics, as in Gymnasium
+
+
+def test_bad_construction_is_named():
+    with pytest.raises(ValueError, match="num_envs must be a positive integer, got 0"):
+        envs.make("CartPole", num_envs=0)
+    with pytest.raises(TypeError, match="CartPole has no parameter 'gravty'; valid: gravity"):
+        envs.make("CartPole", gravty=1.0)
+    with pytest.raises(ValueError, match="device 'cuda' is not available for envs yet; valid: cpu"):
+        envs.make("CartPole", device="cuda")
+    with pytest.raises(RuntimeError, match="call reset"):
+        envs.make("CartPole").step(np.zeros(1, np.int64))

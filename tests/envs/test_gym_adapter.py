@@ -1,0 +1,42 @@
+"""envs/gym_adapter.py: any Gymnasium id, with numbarl's same-step contract."""
+
+import numpy as np
+import pytest
+
+import envs
+from envs.gym_adapter import GymnasiumEnv
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date")
+
+
+def test_gymnasium_only_id_goes_through_the_adapter():
+    env = envs.make("CartPole-v0", num_envs=4, seed=0)  # v0 is not a built-in: Gymnasium runs it
+    assert isinstance(env, GymnasiumEnv)
+    envs.check_env(env, steps=300)
+
+
+def test_final_obs_is_dense_and_matches_the_episode_end():
+    env = envs.make("CartPole-v0", num_envs=3, seed=1)
+    env.reset(seed=1)
+    for _ in range(200):
+        obs, _, terminated, truncated, info = env.step(np.ones(3, np.int64))  # falls over quickly
+        if terminated.any():
+            break
+    assert info["final_obs"].dtype == np.float32 and info["final_obs"].shape == (3, 4)
+    done = info["_final_obs"]
+    assert (np.abs(info["final_obs"][done][:, 2]) > 0.2).all()  # the pole had fallen
+    assert "episode" in info
+
+
+def test_state_cannot_be_saved_and_says_so():
+    env = envs.make("CartPole-v0", num_envs=2, seed=0)
+    env.reset()
+    assert env.get_state() is None
+    env.set_state(None)  # a resumed run starts fresh episodes
+    with pytest.raises(ValueError, match="cannot restore a saved state"):
+        env.set_state({"state": 1})
+
+
+def test_cuda_is_refused_clearly():
+    with pytest.raises(ValueError, match="on the CPU only; valid device: cpu"):
+        envs.make("CartPole-v0", device="cuda")

@@ -14,11 +14,16 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 import gymnasium as gym
 
+from autodiff.backend.cpu import keep_freed_memory_in_the_heap
+
 from .driver import load_driver
 from .rng import seed_streams
 
-# Below this many sub-envs one thread is faster than two (measured, BENCHMARKS.md).
-PARALLEL_FROM = 8192
+# From this many sub-envs the driver steps them on all cores. Measured on 2 cores (BENCHMARKS.md):
+# idle, two threads win from ~512 sub-envs (1.6x at 1,024, 2x at 4,096); with another process
+# busy on one core, two OpenMP threads lose at every size (0.5-0.7x). Set it higher on a shared
+# machine (envs.base.PARALLEL_FROM = 10**9 keeps one thread).
+PARALLEL_FROM = 1024
 
 
 class BatchedEnv(VectorEnv):
@@ -67,6 +72,7 @@ class BatchedEnv(VectorEnv):
         self._terminated, self._truncated = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
         self._done_return, self._done_length = np.zeros(n), np.zeros(n, np.int64)
         self._discrete = isinstance(self.single_action_space, gym.spaces.Discrete)
+        keep_freed_memory_in_the_heap()  # the arrays a step returns are fresh: reuse heap pages
         self._driver = load_driver(type(self).__module__)
         self._step_all = self._driver.step_parallel if n >= PARALLEL_FROM else self._driver.step_serial
         self._needs_reset = True

@@ -21,11 +21,12 @@ def _is_basic_index(index) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
-def _keep_freed_memory_in_the_heap():
+def keep_freed_memory_in_the_heap():
     """glibc hands freed blocks over 128 KiB back to the OS and page-faults them in again on the
     next allocation, about 250 us per MB: at batch 4,096 that doubled a PPO update (measured in
-    scripts/bench_autodiff.py). Raising the thresholds lets numpy's temporaries reuse heap memory.
-    Set NUMBARL_MALLOC_TUNING=0 to leave malloc as it is."""
+    scripts/bench_autodiff.py), and it made the copies a batched env step returns at N = 65,536 cost
+    more than the physics. Raising the thresholds lets numpy's temporaries reuse heap memory.
+    Process-wide and idempotent; set NUMBARL_MALLOC_TUNING=0 to leave malloc as it is."""
     if os.environ.get("NUMBARL_MALLOC_TUNING", "1") == "0":
         return
     name = ctypes.util.find_library("c")
@@ -59,7 +60,7 @@ class CPUBackend(Backend):
     name = "cpu"
 
     def __init__(self):
-        _keep_freed_memory_in_the_heap()
+        keep_freed_memory_in_the_heap()
 
     # -- creation and transfer ----------------------------------------------------------------
     def asarray(self, data, dtype=None):

@@ -17,6 +17,7 @@ import dataclasses
 import importlib
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -122,7 +123,8 @@ def run(algo, module, args, options) -> int:
         run_dir = options["resume"]
         resume = ad.load(os.path.join(run_dir, CHECKPOINT))
     else:
-        name = options["run_name"] or f"{args.env_id}__{algo}__{args.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+        env_name = re.sub(r"[^A-Za-z0-9._-]+", "_", args.env_id)  # plugin strings hold ':' and '/'
+        name = options["run_name"] or f"{env_name}__{algo}__{args.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
         run_dir = os.path.join(options["logdir"], name)
         os.makedirs(run_dir, exist_ok=True)
         resume = None

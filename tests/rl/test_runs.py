@@ -1,0 +1,130 @@
+"""Training runs through the command line and the algorithm API: run directory, TensorBoard
+tags read back with TensorBoard's reader, checkpoints, resume, Ctrl-C, a planted NaN, learning."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import autodiff as ad
+from algos import ppo
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def cli(*argv, cwd, timeout=600):
+    return subprocess.run([sys.executable, "-m", "rl.train", *argv], capture_output=True, text=True,
+                          cwd=cwd, env=ENV, timeout=timeout)
+
+
+def run_dir(result):
+    return Path(result.stdout.strip().splitlines()[-1].split("run directory: ")[1])
+
+
+def scalars(path):
+    acc = EventAccumulator(str(path), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def test_ppo_run_writes_events_config_and_checkpoint(tmp_path):
+    result = cli("ppo", "CartPole", "--total-timesteps", "4096", "--eval-episodes", "5", "--run-name", "smoke",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "eval: " in result.stdout and " over 5 episodes" in result.stdout
+    directory = tmp_path / "runs" / "smoke"
+    assert run_dir(result) == Path("runs/smoke")
+    config = json.loads((directory / "config.json").read_text())
+    assert config["algo"] == "ppo" and config["args"]["total_timesteps"] == 4096
+    tags = scalars(directory)
+    for tag in ["charts/episodic_return", "charts/episodic_length", "charts/SPS", "charts/learning_rate",
+                "losses/policy_loss", "losses/value_loss", "losses/entropy", "losses/approx_kl",
+                "losses/clipfrac", "losses/explained_variance", "eval/mean_return"]:
+        assert tag in tags, tag
+    assert max(step for step, _ in tags["losses/value_loss"]) == 4096  # x-axis in env steps
+    state = ad.load(directory / "checkpoint.npz")
+    assert state["global_step"] == 4096 and state["algo"] == "ppo"
+    evaluated = subprocess.run([sys.executable, "-m", "rl.evaluate", str(directory), "--episodes", "3"],
+                               capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
+    assert evaluated.returncode == 0 and "over 3 episodes" in evaluated.stdout
+
+
+def test_resume_continues_the_same_curves(tmp_path):
+    first = cli("ppo", "CartPole", "--total-timesteps", "2048", "--eval-episodes", "0", "--run-name", "r", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = cli("ppo", "CartPole", "--total-timesteps", "4096", "--eval-episodes", "0", "--resume", "runs/r",
+                 cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    steps = sorted(step for step, _ in scalars(tmp_path / "runs" / "r")["losses/value_loss"])
+    assert steps[0] == 256 and steps[-1] == 4096 and len(steps) == len(set(steps))  # no step twice
+    assert ad.load(tmp_path / "runs" / "r" / "checkpoint.npz")["global_step"] == 4096
+
+
+def test_resume_is_bit_for_bit():
+    """Training stopped after 3 iterations and resumed from the snapshot ends exactly where an
+    uninterrupted run ends: parameters, optimizer, RNG and env state all come back."""
+    args = ppo.Args(env_id="Pendulum", total_timesteps=6 * 512, num_envs=4, num_steps=128, norm_obs=True,
+                    norm_reward=True, seed=3)
+    straight, _ = ppo.train(args)
+    snapshots = []
+
+    def stop_after_three(step, snapshot):
+        snapshots.append(snapshot())
+        return len(snapshots) < 3
+
+    ppo.train(args, callback=stop_after_three)
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"numbarl-resume-{os.getpid()}.npz"
+    ad.save(snapshots[-1], path)  # through the file format, as the CLI does
+    resumed, _ = ppo.train(args, resume=ad.load(path))
+    path.unlink()
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+
+
+def test_planted_nan_stops_with_the_checkpoint_intact(tmp_path):
+    result = cli("ppo", "tests.rl.nan_env:NanCartPole", "--total-timesteps", "60000", "--save-every", "2048",
+                 "--eval-episodes", "0", "--run-name", "nan", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "training stopped: the PPO loss became nan" in result.stderr
+    assert "the last good checkpoint is in runs/nan" in result.stderr
+    state = ad.load(tmp_path / "runs" / "nan" / "checkpoint.npz")
+    assert 0 < state["global_step"] < 60000
+    assert all(np.isfinite(v).all() for v in state["agent"].values())
+    assert scalars(tmp_path / "runs" / "nan")  # the event file was flushed
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_works(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "rl.train", "ppo", "CartPole", "--total-timesteps", "10000000",
+                                "--eval-episodes", "0", "--run-name", "int"], cwd=tmp_path, env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    events = tmp_path / "runs" / "int"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (events.exists() and scalars(events).get("losses/value_loss")):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "stopped at step" in out and "continue with --resume runs/int" in out
+    assert "Traceback" not in err
+    step = ad.load(events / "checkpoint.npz")["global_step"]
+    assert step > 0
+    resumed = cli("ppo", "CartPole", "--total-timesteps", str(step + 512), "--eval-episodes", "0",
+                  "--resume", "runs/int", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert ad.load(events / "checkpoint.npz")["global_step"] > step
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_ppo_solves_cartpole_with_default_settings(seed, tmp_path):
+    result = cli("ppo", "CartPole", "--seed", str(seed), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    mean = float(result.stdout.split("eval: ")[1].split(" ")[0])
+    assert mean >= 475, result.stdout

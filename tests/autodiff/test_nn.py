@@ -1,0 +1,155 @@
+"""autodiff/nn.py: module bookkeeping, initialisation, layers against numpy references, state
+dicts, and a small network that learns XOR."""
+
+import math
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+from autodiff import gradcheck, nn, optim
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.MLP([3, 4, 2])
+        self.head = nn.Linear(2, 1)
+        self.shared = self.head  # the same module twice: its parameters are listed once
+        self.scale = nn.Parameter(ad.ones(1))
+        self.register_buffer("running", ad.zeros(2))
+
+    def forward(self, x):
+        return self.head(self.body(x)) * self.scale
+
+
+def test_registration_names_and_state_dict():
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["scale", "body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias",
+                     "head.weight", "head.bias"]
+    assert len(net.parameters()) == 7 and [n for n, _ in net.named_children()][:2] == ["body", "head"]
+    assert set(net.state_dict()) == set(names) | {"running"}
+    assert "Linear(in_features=3, out_features=4, bias=True, activation=tanh)" in repr(net)
+    net.eval()
+    assert not net.body.training and not net.head.training
+    net.train()
+    assert all(m.training for m in net.modules())
+
+
+def test_assigning_before_super_init_is_explained():
+    class Forgot(nn.Module):
+        def __init__(self):
+            self.layer = nn.Linear(1, 1)
+
+    with pytest.raises(RuntimeError, match=r"must call super\(\)\.__init__\(\) before assigning"):
+        Forgot()
+
+
+@pytest.mark.parametrize("shape, gain", [((4, 8), 1.0), ((8, 4), math.sqrt(2)), ((5, 5), 0.01)])
+def test_orthogonal_init(shape, gain):
+    w = nn.Linear(shape[1], shape[0], gain=gain, bias_const=0.5).weight.numpy().astype(np.float64)
+    small = w @ w.T if shape[0] <= shape[1] else w.T @ w
+    np.testing.assert_allclose(small, gain ** 2 * np.eye(min(shape)), atol=1e-5)
+
+
+@pytest.mark.parametrize("activation, ref", [("tanh", np.tanh), ("relu", lambda z: np.maximum(z, 0)), (None, lambda z: z)])
+def test_linear_with_fused_activation(activation, ref, rng):
+    layer = nn.Linear(3, 4, activation=activation, bias_const=0.1, dtype=np.float64)
+    x = ad.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    np.testing.assert_allclose(layer(x).numpy(), ref(x.numpy() @ layer.weight.numpy().T + 0.1), rtol=1e-12)
+    assert gradcheck(lambda x, w, b: ad.linear(x, w, b, activation), [x, layer.weight, layer.bias])
+    with pytest.raises(ValueError, match="valid: None, 'tanh', 'relu'"):
+        nn.Linear(3, 4, activation="gelu")
+
+
+def test_mlp_structure_gains_and_activations():
+    mlp = nn.MLP([4, 64, 64, 2], "tanh", output_gain=0.01)
+    assert len(mlp) == 3 and [layer.activation for layer in mlp] == ["tanh", "tanh", None]
+    last = mlp[2].weight.numpy().astype(np.float64)
+    np.testing.assert_allclose(last @ last.T, 1e-4 * np.eye(2), atol=1e-7)
+    hidden = mlp[1].weight.numpy().astype(np.float64)
+    np.testing.assert_allclose(hidden @ hidden.T, 2 * np.eye(64), atol=1e-4)
+    sig = nn.MLP([2, 3, 1], "sigmoid", output_activation="tanh")
+    assert [type(m).__name__ for m in sig] == ["Linear", "Sigmoid", "Linear", "Tanh"]
+    with pytest.raises(ValueError, match="unknown activation 'swish'; valid: tanh, relu, sigmoid, identity"):
+        nn.MLP([2, 2], "swish")
+
+
+def gru_reference(x, h, w_ih, w_hh, b_ih, b_hh):
+    """PyTorch's GRU equations in numpy."""
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+    H = h.shape[-1]
+    r = sigmoid(gi[:, :H] + gh[:, :H])
+    z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    return (1 - z) * n + z * h
+
+
+def test_gru_cell_against_numpy_and_gradcheck(rng):
+    cell = nn.GRUCell(3, 4, dtype=np.float64)
+    x = ad.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    h = ad.tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    expected = gru_reference(x.numpy(), h.numpy(), *(p.numpy() for p in
+                             (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)))
+    np.testing.assert_allclose(cell(x, h).numpy(), expected, rtol=1e-12)
+    params = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+
+    def run(x, h, *ps):
+        for target, p in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), ps):
+            object.__setattr__(cell, target, p)
+        return cell(x, h)
+
+    assert gradcheck(run, [x, h, *params])
+
+
+def test_embedding_accumulates_repeated_indices(rng):
+    emb = nn.Embedding(5, 3, dtype=np.float64)
+    idx = np.array([[0, 2], [2, 4], [2, 0]])
+    out = emb(ad.tensor(idx))
+    np.testing.assert_array_equal(out.numpy(), emb.weight.numpy()[idx])
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    expected = np.zeros((5, 3))
+    np.add.at(expected, idx, g)
+    np.testing.assert_allclose(emb.weight.grad.numpy(), expected)
+    with pytest.raises(TypeError, match="integer indices"):
+        emb(ad.tensor([0.5]))
+
+
+def test_load_state_dict_copies_in_place_and_checks_keys(rng):
+    source, target = nn.MLP([2, 3, 1]), nn.MLP([2, 3, 1])
+    opt = optim.Adam(target.parameters(), lr=1e-3)  # made before loading: must still see the values
+    target.load_state_dict({k: v.numpy() for k, v in source.state_dict().items()})
+    for p, q in zip(source.parameters(), target.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        assert np.shares_memory(q.data, opt.flat)
+    with pytest.raises(KeyError, match=r"missing keys \['1.bias'\]"):
+        target.load_state_dict({k: v for k, v in source.state_dict().items() if k != "1.bias"})
+    with pytest.raises(KeyError, match=r"unexpected keys \['extra'\]"):
+        target.load_state_dict({**source.state_dict(), "extra": np.zeros(1)})
+    with pytest.raises(ValueError, match=r"0.weight has shape \(3, 2\) in the module but \(2, 2\)"):
+        target.load_state_dict({**source.state_dict(), "0.weight": np.zeros((2, 2))})
+
+
+def test_to_cpu_is_a_no_op_and_unknown_devices_are_named():
+    net = nn.MLP([2, 2])
+    assert net.to("cpu") is net
+    with pytest.raises(ValueError, match="unknown device 'cuda'; available devices: cpu"):
+        net.to("cuda")
+
+
+def test_mlp_learns_xor():
+    ad.manual_seed(0)
+    x = ad.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = ad.tensor([[0.0], [1.0], [1.0], [0.0]])
+    net = nn.MLP([2, 8, 1], "tanh")
+    opt = optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(500):
+        opt.zero_grad()
+        loss = ad.mse_loss(net(x), y)
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.01
+    np.testing.assert_array_equal(np.round(net(x).numpy()), y.numpy())

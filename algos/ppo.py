@@ -23,6 +23,9 @@ from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
 
+MODEL = "agent"  # the checkpoint entry holding the acting network (for python -m rl.evaluate)
+
+
 @dataclass
 class Args:
     env_id: str = "CartPole"

@@ -69,7 +69,7 @@ def load_run(run_dir):
 
     probe = envs.make(args.env_id, num_envs=1, device=args.device, seed=args.seed)
     model, obs_norm = module.build(args, probe)
-    model.load_state_dict(state["model"] if "model" in state else state["agent"])
+    model.load_state_dict(state[module.MODEL])
     if obs_norm is not None and state.get("obs_norm") is not None:
         obs_norm.load_state_dict(state["obs_norm"])
     return args, module.policy(model, obs_norm), state

@@ -117,6 +117,7 @@ def run(algo, module, args, options) -> int:
 
     try:
         env = envs.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
+        module.build(args, env)  # the algorithm's own check that it can act in this env
     except (ValueError, KeyError, TypeError, ImportError) as e:
         raise ConfigError(str(e).strip("'\"")) from None
     if options["resume"]:

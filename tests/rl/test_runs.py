@@ -57,6 +57,18 @@ def test_ppo_run_writes_events_config_and_checkpoint(tmp_path):
     assert evaluated.returncode == 0 and "over 3 episodes" in evaluated.stdout
 
 
+def test_dqn_run_through_the_cli(tmp_path):
+    result = cli("dqn", "CartPole", "--total-timesteps", "3000", "--learning-starts", "500", "--train-frequency", "64",
+                 "--gradient-steps", "4", "--eval-episodes", "3", "--run-name", "dqn", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tags = scalars(tmp_path / "runs" / "dqn")
+    assert {"losses/td_loss", "losses/q_values", "charts/epsilon", "charts/episodic_return"} <= set(tags)
+    assert ad.load(tmp_path / "runs" / "dqn" / "checkpoint.npz")["algo"] == "dqn"
+    evaluated = subprocess.run([sys.executable, "-m", "rl.evaluate", "runs/dqn", "--episodes", "2"],
+                               capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr
+
+
 def test_resume_continues_the_same_curves(tmp_path):
     first = cli("ppo", "CartPole", "--total-timesteps", "2048", "--eval-episodes", "0", "--run-name", "r", cwd=tmp_path)
     assert first.returncode == 0, first.stderr

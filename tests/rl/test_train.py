@@ -21,6 +21,9 @@ def cli(*argv, cwd=None, timeout=600):
     (["ppo", "CartPole", "--num-envs", "eight"], "--num-envs expects an integer, got 'eight'"),
     (["ppo", "CartPole", "--config", "missing.toml"], "config file missing.toml does not exist"),
     (["ppo", "CartPole", "--resume", "nowhere"], "not a run directory"),
+    (["dqn", "Pendulum"], "DQN needs a discrete action space; Pendulum has Box"),
+    (["ppo", "Cartpole"], "unknown env 'Cartpole'; did you mean 'CartPole'?"),
+    (["dqn", "CartPole", "--loss", "l1"], "unknown loss 'l1'; valid: huber, mse"),
 ])
 def test_bad_input_is_one_sentence_and_status_2(argv, message, tmp_path):
     result = cli(*argv, cwd=tmp_path)

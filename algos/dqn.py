@@ -1,0 +1,218 @@
+"""Deep Q-Networks (Mnih et al. 2015), read top to bottom as CleanRL's dqn.py: Args -> Q-network
+-> train(): act epsilon-greedily -> store in the replay buffer -> every `train_frequency` steps,
+`gradient_steps` TD updates against a target network -> update the target network.
+
+What it adds to CleanRL: double DQN (van Hasselt et al. 2016) as an option, Polyak target
+updates, several gradient steps per round (as Stable-Baselines3 and its RL-Zoo settings use),
+the true final observation of finished episodes in the buffer, and resumable checkpoints.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+import autodiff as ad
+from autodiff import nn, optim
+
+from . import TrainingDiverged
+from .ppo import log_episodes
+from .replay import ReplayBuffer
+
+
+MODEL = "q_network"  # the checkpoint entry holding the acting network (for python -m rl.evaluate)
+
+
+@dataclass
+class Args:
+    env_id: str = "CartPole"
+    """the environment: a built-in name, a Gymnasium id, a plugin or a 'module:Class' string"""
+    seed: int = 1
+    """seed of the run: network initialisation, exploration, sampling and the environments"""
+    device: str = "cpu"
+    """where everything runs: cpu, cuda or auto"""
+    total_timesteps: int = 50_000
+    """environment steps to train for, over all sub-environments"""
+    num_envs: int = 1
+    """sub-environments stepped together"""
+    learning_rate: float = 2.5e-4
+    """Adam's learning rate"""
+    buffer_size: int = 100_000
+    """transitions the replay buffer holds"""
+    gamma: float = 0.99
+    """discount factor"""
+    tau: float = 1.0
+    """target network update rate: 1 copies the Q-network, less blends it in (Polyak averaging)"""
+    target_network_frequency: int = 500
+    """environment steps between target network updates"""
+    batch_size: int = 128
+    """transitions per gradient step"""
+    start_e: float = 1.0
+    """exploration rate at the start"""
+    end_e: float = 0.05
+    """exploration rate at the end of the schedule"""
+    exploration_fraction: float = 0.5
+    """fraction of total_timesteps over which exploration falls from start_e to end_e"""
+    learning_starts: int = 10_000
+    """environment steps before learning starts"""
+    train_frequency: int = 10
+    """environment steps between rounds of gradient steps"""
+    gradient_steps: int = 1
+    """gradient steps per round"""
+    double_dqn: bool = False
+    """choose the next action with the Q-network and value it with the target network"""
+    loss: str = "huber"
+    """the TD loss: huber (smooth L1) or mse"""
+    max_grad_norm: float | None = None
+    """global gradient-norm clip (None: no clipping)"""
+    hidden_sizes: tuple = (120, 84)
+    """hidden layer sizes of the Q-network"""
+    activation: str = "relu"
+    """hidden activation of the Q-network: relu or tanh"""
+    checkpoint_replay_buffer: bool = False
+    """include the replay buffer in checkpoints (bigger files; resumes bit for bit)"""
+
+    def validate(self):
+        """Raise ValueError with one sentence naming the first invalid setting."""
+        for name in ("total_timesteps", "num_envs", "buffer_size", "batch_size", "train_frequency",
+                     "gradient_steps", "target_network_frequency"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 < self.tau <= 1:
+            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+        if not 0 <= self.end_e <= self.start_e <= 1:
+            raise ValueError(f"exploration needs 0 <= end_e <= start_e <= 1, got {self.end_e} and {self.start_e}")
+        if not 0 < self.exploration_fraction <= 1:
+            raise ValueError(f"exploration_fraction must be in (0, 1], got {self.exploration_fraction}")
+        if self.loss not in ("huber", "mse"):
+            raise ValueError(f"unknown loss {self.loss!r}; valid: huber, mse")
+        if self.activation not in ("relu", "tanh"):
+            raise ValueError(f"unknown activation {self.activation!r}; valid: relu, tanh")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+
+
+def epsilon(args: Args, step: int) -> float:
+    """Linear exploration schedule, then constant (CleanRL's linear_schedule)."""
+    duration = args.exploration_fraction * args.total_timesteps
+    return max(args.end_e, args.start_e + (args.end_e - args.start_e) * step / duration)
+
+
+def build(args: Args, env):
+    """The Q-network for this env (and no observation normaliser)."""
+    space = env.single_action_space
+    if not isinstance(space, gym.spaces.Discrete):
+        raise ValueError(f"DQN needs a discrete action space; {args.env_id} has {space}; use ppo for continuous actions")
+    obs_dim = int(math.prod(env.single_observation_space.shape))
+    q = nn.MLP([obs_dim, *args.hidden_sizes, int(space.n)], args.activation, device=args.device)
+    return q, None
+
+
+def policy(q_network, obs_norm=None):
+    """The greedy policy: obs tensor (N, ...) -> actions."""
+    def act(obs):
+        with ad.no_grad():
+            return q_network(obs.reshape(obs.shape[0], -1).float()).argmax(-1)
+    return act
+
+
+@ad.no_grad()
+def update_target(target, q_network, tau):
+    for t, p in zip(target.parameters(), q_network.parameters()):
+        t.copy_(p if tau == 1.0 else p * tau + t * (1.0 - tau))
+
+
+def train(args: Args, env=None, log=None, callback=None, resume=None):
+    """Train DQN; returns the Q-network (and None, where PPO returns its normaliser).
+    `log`, `callback` and `resume` work as in `algos.ppo.train`."""
+    import envs as envs_pkg
+
+    args.validate()
+    ad.manual_seed(args.seed)
+    rng = ad.Generator(args.seed, device=args.device)
+    if env is None:
+        env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
+    q_network, _ = build(args, env)
+    target, _ = build(args, env)
+    update_target(target, q_network, 1.0)
+    optimizer = optim.Adam(q_network.parameters(), lr=args.learning_rate)
+    obs_dim, n_actions = q_network[0].in_features, int(env.single_action_space.n)
+    buffer = ReplayBuffer(args.buffer_size, (obs_dim,), device=args.device)
+    log = log or (lambda tag, value, step: None)
+
+    def as_batch(raw):
+        return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
+
+    global_step = 0
+    if resume is None:
+        raw_obs, _ = env.reset(seed=args.seed)
+    else:
+        q_network.load_state_dict(resume["q_network"])
+        target.load_state_dict(resume["target"])
+        optimizer.load_state_dict(resume["optimizer"])
+        if resume.get("replay_buffer") is not None:
+            buffer.load_state_dict(resume["replay_buffer"])
+        rng.set_state(resume["rng"])
+        env.set_state(resume["env"])
+        raw_obs, global_step = resume["next_obs"], int(resume["global_step"])
+    obs = as_batch(raw_obs)
+
+    def snapshot():
+        return {"algo": "dqn", "global_step": global_step, "q_network": q_network.state_dict(),
+                "target": target.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.get_state(),
+                "env": env.get_state(), "next_obs": raw_obs,
+                "replay_buffer": buffer.state_dict() if args.checkpoint_replay_buffer else None}
+
+    start, start_step, n = time.perf_counter(), global_step, args.num_envs
+    while global_step < args.total_timesteps:
+        # -- act: epsilon-greedy over the Q-network ---------------------------------------------------
+        eps = epsilon(args, global_step)
+        with ad.no_grad():
+            greedy = q_network(obs).argmax(-1)
+            explore = ad.rand(n, generator=rng, device=args.device) < eps
+            random_actions = (ad.rand(n, generator=rng, dtype="float64", device=args.device) * n_actions).long()
+            actions = ad.where(explore, random_actions, greedy)
+        raw_obs, reward, terminated, truncated, info = env.step(actions.numpy())
+        next_obs = as_batch(raw_obs)
+        final = as_batch(info["final_obs"]) if "final_obs" in info else None
+        buffer.add(obs, next_obs, actions, ad.tensor(reward, dtype="float32", device=args.device),
+                   ad.tensor(terminated, device=args.device), ad.tensor(truncated, device=args.device), final)
+        obs = next_obs
+        previous, global_step = global_step, global_step + n
+        log_episodes(info, log, global_step)
+
+        # -- learn: rounds of TD updates against the target network ---------------------------------
+        crossed = lambda every: global_step // every > previous // every  # noqa: E731
+        if global_step > args.learning_starts and buffer.size >= args.batch_size and crossed(args.train_frequency):
+            for _ in range(args.gradient_steps):
+                b_obs, b_actions, b_rewards, b_next, b_dones = buffer.sample(args.batch_size, rng)
+                with ad.no_grad():
+                    if args.double_dqn:
+                        best = q_network(b_next).argmax(-1)
+                        next_q = target(b_next).gather(-1, best.unsqueeze(-1)).squeeze(-1)
+                    else:
+                        next_q = target(b_next).max(-1)
+                    td_target = b_rewards + args.gamma * next_q * (1.0 - b_dones)
+                q_pred = q_network(b_obs).gather(-1, b_actions.unsqueeze(-1)).squeeze(-1)
+                loss = ad.smooth_l1_loss(q_pred, td_target) if args.loss == "huber" else ad.mse_loss(q_pred, td_target)
+                optimizer.zero_grad()
+                loss.backward()
+                if args.max_grad_norm is not None:
+                    optim.clip_grad_norm_(q_network.parameters(), args.max_grad_norm)
+                optimizer.step()
+            if not math.isfinite(float(loss)):
+                raise TrainingDiverged(f"the DQN loss became {float(loss)} at step {global_step}")
+            log("losses/td_loss", float(loss), global_step)
+            log("losses/q_values", float(q_pred.mean()), global_step)
+            log("charts/epsilon", eps, global_step)
+            log("charts/SPS", int((global_step - start_step) / (time.perf_counter() - start)), global_step)
+            if callback is not None and callback(global_step, snapshot) is False:
+                break
+        if crossed(args.target_network_frequency):
+            update_target(target, q_network, args.tau)
+    if callback is not None:
+        callback(global_step, snapshot)
+    return q_network, None

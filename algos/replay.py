@@ -1,0 +1,65 @@
+"""A replay buffer of preallocated tensors on one device, written in place, circularly.
+
+Each transition stores the true next observation: with same-step auto-reset the observation an
+env returns after a finished episode already belongs to the next one, so the buffer takes the
+episode's last observation from `final_obs` instead. `done` is `terminated` only: a transition
+cut by the time limit still bootstraps from its next state.
+"""
+
+from __future__ import annotations
+
+import autodiff as ad
+
+
+class ReplayBuffer:
+    def __init__(self, capacity, obs_shape, action_shape=(), action_dtype="int64", device="cpu"):
+        if capacity <= 0:
+            raise ValueError(f"the replay buffer needs a positive capacity, got {capacity}")
+        self.capacity, self.device = int(capacity), device
+        self.obs = ad.zeros((self.capacity, *obs_shape), device=device)
+        self.next_obs = ad.zeros((self.capacity, *obs_shape), device=device)
+        self.actions = ad.zeros((self.capacity, *action_shape), dtype=action_dtype, device=device)
+        self.rewards = ad.zeros(self.capacity, device=device)
+        self.dones = ad.zeros(self.capacity, device=device)
+        self.position, self.size = 0, 0
+
+    def add(self, obs, next_obs, actions, rewards, terminated, truncated, final_obs=None):
+        """Store one step of N sub-envs. Where an episode ended, `final_obs` (the env's
+        info["final_obs"]) holds its real last observation."""
+        n = obs.shape[0]
+        if n > self.capacity:
+            raise ValueError(f"a step of {n} sub-envs does not fit a replay buffer of {self.capacity}")
+        ended = terminated | truncated
+        if final_obs is not None and ended.any():
+            next_obs = ad.where(ended.reshape((n,) + (1,) * (next_obs.ndim - 1)), final_obs, next_obs)
+        done = terminated.float()
+        first = min(n, self.capacity - self.position)  # what fits before the end; the rest wraps
+        for dst, src in ((slice(self.position, self.position + first), slice(0, first)),
+                         (slice(0, n - first), slice(first, n))):
+            if src.start == src.stop:
+                continue
+            self.obs[dst] = obs[src]
+            self.next_obs[dst] = next_obs[src]
+            self.actions[dst] = actions[src]
+            self.rewards[dst] = rewards[src]
+            self.dones[dst] = done[src]
+        self.position = (self.position + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, batch_size, rng):
+        """A uniform minibatch (with replacement) of stored transitions."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        index = (ad.rand(batch_size, generator=rng, dtype="float64", device=self.device) * self.size).long()
+        return (self.obs[index], self.actions[index], self.rewards[index], self.next_obs[index],
+                self.dones[index])
+
+    def state_dict(self) -> dict:
+        return {"obs": self.obs.numpy(), "next_obs": self.next_obs.numpy(), "actions": self.actions.numpy(),
+                "rewards": self.rewards.numpy(), "dones": self.dones.numpy(),
+                "position": self.position, "size": self.size}
+
+    def load_state_dict(self, state: dict):
+        for name in ("obs", "next_obs", "actions", "rewards", "dones"):
+            getattr(self, name).copy_(ad.tensor(state[name], device=self.device))
+        self.position, self.size = int(state["position"]), int(state["size"])

@@ -1,8 +1,8 @@
 """Rollout storage and advantage estimation, shared by the on-policy algorithms.
 
 Episodes end at different steps in different sub-envs. A step that ends an episode (terminated
-or truncated) stops the advantage recursion there; a truncated one is bootstrapped from the value
-of its final observation by `bootstrap_truncated`, a terminated one is not.
+or truncated) stops the advantage recursion there; the algorithm bootstraps a truncated one by
+adding gamma * V(final observation) to its reward (algos/ppo.py), and a terminated one not at all.
 """
 
 from __future__ import annotations

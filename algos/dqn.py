@@ -119,6 +119,11 @@ def policy(q_network, obs_norm=None):
     return act
 
 
+def _crossed(previous, step, every):
+    """Whether the step count passed a multiple of `every` (steps advance num_envs at a time)."""
+    return step // every > previous // every
+
+
 @ad.no_grad()
 def update_target(target, q_network, tau):
     for t, p in zip(target.parameters(), q_network.parameters()):
@@ -185,8 +190,8 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         log_episodes(info, log, global_step)
 
         # -- learn: rounds of TD updates against the target network ---------------------------------
-        crossed = lambda every: global_step // every > previous // every  # noqa: E731
-        if global_step > args.learning_starts and buffer.size >= args.batch_size and crossed(args.train_frequency):
+        if global_step > args.learning_starts and buffer.size >= args.batch_size and \
+                _crossed(previous, global_step, args.train_frequency):
             for _ in range(args.gradient_steps):
                 b_obs, b_actions, b_rewards, b_next, b_dones = buffer.sample(args.batch_size, rng)
                 with ad.no_grad():
@@ -211,7 +216,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             log("charts/SPS", int((global_step - start_step) / (time.perf_counter() - start)), global_step)
             if callback is not None and callback(global_step, snapshot) is False:
                 break
-        if crossed(args.target_network_frequency):
+        if _crossed(previous, global_step, args.target_network_frequency):
             update_target(target, q_network, args.tau)
     if callback is not None:
         callback(global_step, snapshot)

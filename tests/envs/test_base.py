@@ -28,7 +28,6 @@ def test_auto_reset_final_obs_truncation_and_episode_statistics():
     actions = np.array([1, 0, 1])
     seen = {0: None, 1: None, 2: None}
     for step in range(1, 7):
-        before = env.state.copy()
         obs, reward, terminated, truncated, info = env.step(actions)
         for i in range(3):
             if (terminated[i] or truncated[i]) and seen[i] is None:

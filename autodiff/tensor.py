@@ -251,7 +251,7 @@ def from_numpy(array, device="cpu") -> Tensor:
 
 def full(shape, value, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
     b = get_backend(device)
-    return Tensor._make(b.full(_shape(shape), value, np.dtype(dtype)), b)._grad(requires_grad)
+    return Tensor._make(b.full(_shape(shape), value, np.dtype(dtype)), b).requires_grad_(requires_grad)
 
 
 def zeros(*shape, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
@@ -315,13 +315,13 @@ def _rng_state(generator, backend):
 def rand(*shape, generator=None, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
     b = get_backend(device)
     data = b.uniform(_rng_state(generator, b), _shape(shape), np.dtype(dtype))
-    return Tensor._make(data, b)._grad(requires_grad)
+    return Tensor._make(data, b).requires_grad_(requires_grad)
 
 
 def randn(*shape, generator=None, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
     b = get_backend(device)
     data = b.normal(_rng_state(generator, b), _shape(shape), np.dtype(dtype))
-    return Tensor._make(data, b)._grad(requires_grad)
+    return Tensor._make(data, b).requires_grad_(requires_grad)
 
 
 def randperm(n, generator=None, device="cpu") -> Tensor:
@@ -335,12 +335,6 @@ def _shape(shape) -> tuple:
         shape = shape[0]
     return tuple(int(n) for n in shape)
 
-
-def _set_grad(self, requires_grad):
-    return self.requires_grad_(True) if requires_grad else self
-
-
-Tensor._grad = _set_grad
 
 from . import ops as _ops  # noqa: E402  (ops need the Tensor class defined above)
 from . import functional as _functional  # noqa: E402,F401  (attaches the math methods to Tensor)

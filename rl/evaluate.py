@@ -78,6 +78,7 @@ def load_run(run_dir):
 def render_episode(act, env_id, path, seed=0):
     """Write one episode of the policy as an animated GIF, rendered by Gymnasium's own env
     (same dynamics) and encoded by Pillow: `pip install -e '.[render]'`."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen: no display, no warnings about one
     try:
         import gymnasium as gym
         from PIL import Image

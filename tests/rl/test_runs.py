@@ -69,6 +69,20 @@ def test_dqn_run_through_the_cli(tmp_path):
     assert evaluated.returncode == 0, evaluated.stderr
 
 
+def test_evaluate_renders_an_episode_as_a_gif(tmp_path):
+    from PIL import Image
+
+    trained = cli("ppo", "CartPole", "--total-timesteps", "1024", "--eval-episodes", "0", "--run-name", "gif",
+                  cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    result = subprocess.run([sys.executable, "-m", "rl.evaluate", "runs/gif", "--episodes", "2", "--render"],
+                            capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "episode written to runs/gif/episode.gif" in result.stdout
+    with Image.open(tmp_path / "runs" / "gif" / "episode.gif") as gif:
+        assert gif.n_frames > 5 and gif.size == (600, 400)  # Gymnasium's CartPole canvas
+
+
 def test_resume_continues_the_same_curves(tmp_path):
     first = cli("ppo", "CartPole", "--total-timesteps", "2048", "--num-envs", "8", "--num-steps", "32",
                 "--eval-episodes", "0", "--run-name", "r", cwd=tmp_path)

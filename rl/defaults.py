@@ -22,7 +22,9 @@ TUNED = {
                               buffer_size=100_000, learning_starts=1000, gamma=0.99, target_network_frequency=10,
                               train_frequency=256, gradient_steps=64, exploration_fraction=0.16, end_e=0.04,
                               hidden_sizes=(256, 256), max_grad_norm=10.0, double_dqn=True),
-    # From RL-Zoo's hyperparams/ppo.yml, not yet measured here.
+    # RL-Zoo's hyperparams/ppo.yml. Measured, seed 1, whole process with a 20-episode evaluation
+    # (Gymnasium's "solved" thresholds in brackets): Acrobot -82.0 (-100) in 27 s, MountainCar
+    # -110.3 (-110) in 55 s, MountainCarContinuous 95.5 (90) in 8.8 s.
     ("ppo", "Acrobot"): dict(total_timesteps=1_000_000, num_envs=16, num_steps=256, num_minibatches=16,
                              update_epochs=4, gae_lambda=0.94, ent_coef=0.0, norm_obs=True),
     ("ppo", "MountainCar"): dict(total_timesteps=1_000_000, num_envs=16, num_steps=16, num_minibatches=4,

@@ -28,7 +28,9 @@ def test_registration_names_and_state_dict():
     names = [n for n, _ in net.named_parameters()]
     assert names == ["scale", "body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias",
                      "head.weight", "head.bias"]
-    assert len(net.parameters()) == 7 and [n for n, _ in net.named_children()][:2] == ["body", "head"]
+    assert len(net.parameters()) == 7 and [n for n, _ in net.named_children()] == ["body", "head", "shared"]
+    assert net.children()[1] is net.children()[2] is net.head
+    assert [n for n, _ in net.named_modules()] == ["", "body", "body.0", "body.1", "head", "shared"]
     assert set(net.state_dict()) == set(names) | {"running"}
     assert "Linear(in_features=3, out_features=4, bias=True, activation=tanh)" in repr(net)
     net.eval()
@@ -51,6 +53,7 @@ def test_orthogonal_init(shape, gain):
     w = nn.Linear(shape[1], shape[0], gain=gain, bias_const=0.5).weight.numpy().astype(np.float64)
     small = w @ w.T if shape[0] <= shape[1] else w.T @ w
     np.testing.assert_allclose(small, gain ** 2 * np.eye(min(shape)), atol=1e-5)
+    np.testing.assert_array_equal(nn.Linear(shape[1], shape[0], bias_const=0.5).bias.numpy(), 0.5)
 
 
 @pytest.mark.parametrize("activation, ref", [("tanh", np.tanh), ("relu", lambda z: np.maximum(z, 0)), (None, lambda z: z)])
@@ -61,6 +64,19 @@ def test_linear_with_fused_activation(activation, ref, rng):
     assert gradcheck(lambda x, w, b: ad.linear(x, w, b, activation), [x, layer.weight, layer.bias])
     with pytest.raises(ValueError, match="valid: None, 'tanh', 'relu'"):
         nn.Linear(3, 4, activation="gelu")
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_fused_activation_equals_linear_then_activation(activation, rng):
+    x, w, b = (ad.tensor(rng.standard_normal(s), requires_grad=True) for s in ((5, 3), (4, 3), (4,)))
+    g = rng.standard_normal((5, 4))
+    fused = ad.linear(x, w, b, activation)
+    unfused = getattr(ad.linear(x, w, b), activation)()
+    np.testing.assert_allclose(fused.numpy(), unfused.numpy(), rtol=1e-12, atol=1e-15)
+    grads_fused = ad.grad([fused], [x, w, b], grad_outputs=[ad.tensor(g)])
+    grads_unfused = ad.grad([unfused], [x, w, b], grad_outputs=[ad.tensor(g)])
+    for a, c in zip(grads_fused, grads_unfused):
+        np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_mlp_structure_gains_and_activations():

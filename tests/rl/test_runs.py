@@ -156,3 +156,11 @@ def test_ppo_solves_cartpole_with_default_settings(seed, tmp_path):
     assert result.returncode == 0, result.stderr
     mean = float(result.stdout.split("eval: ")[1].split(" ")[0])
     assert mean >= 475, result.stdout
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_dqn_solves_cartpole_with_default_settings(seed, tmp_path):
+    result = cli("dqn", "CartPole", "--seed", str(seed), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    mean = float(result.stdout.split("eval: ")[1].split(" ")[0])
+    assert mean >= 475, result.stdout

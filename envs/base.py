@@ -47,8 +47,11 @@ class BatchedEnv(VectorEnv):
             raise ValueError(f"{name}: num_envs must be a positive integer, got {num_envs!r}")
         if device == "auto":
             device = "cpu"
+        if device == "cuda":
+            raise ValueError(f"{name}: device 'cuda' is not available for envs yet (the CUDA env kernels "
+                             "are not built yet); valid: cpu, auto")
         if device != "cpu":
-            raise ValueError(f"{name}: device {device!r} is not available for envs yet; valid: cpu")
+            raise ValueError(f"{name}: unknown device {device!r}; valid: cpu, auto")
         unknown = sorted(set(params) - set(self.Params._fields))
         if unknown:
             raise TypeError(f"{name} has no parameter {', '.join(map(repr, unknown))}; "

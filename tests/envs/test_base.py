@@ -142,7 +142,9 @@ def test_bad_construction_is_named():
         envs.make("CartPole", num_envs=0)
     with pytest.raises(TypeError, match="CartPole has no parameter 'gravty'; valid: gravity"):
         envs.make("CartPole", gravty=1.0)
-    with pytest.raises(ValueError, match="device 'cuda' is not available for envs yet; valid: cpu"):
+    with pytest.raises(ValueError, match=r"CUDA env kernels are not built yet\); valid: cpu, auto"):
         envs.make("CartPole", device="cuda")
+    with pytest.raises(ValueError, match="unknown device 'gpu'; valid: cpu, auto"):
+        envs.make("CartPole", device="gpu")
     with pytest.raises(RuntimeError, match="call reset"):
         envs.make("CartPole").step(np.zeros(1, np.int64))

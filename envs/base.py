@@ -8,6 +8,8 @@ truncation, final observations, episode statistics, seeding, validation) is writ
 
 from __future__ import annotations
 
+import time
+
 import numba
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -19,11 +21,18 @@ from autodiff.backend.cpu import keep_freed_memory_in_the_heap
 from .driver import load_driver
 from .rng import seed_streams
 
-# From this many sub-envs the driver steps them on all cores. Measured on 2 cores (BENCHMARKS.md):
+# From this many sub-envs the driver may step them on all cores. Measured on 2 cores (BENCHMARKS.md):
 # idle, two threads win from ~512 sub-envs (1.6x at 1,024, 2x at 4,096); with another process
-# busy on one core, two OpenMP threads lose at every size (0.5-0.7x). Set it higher on a shared
-# machine (envs.base.PARALLEL_FROM = 10**9 keeps one thread).
+# busy on one core, two OpenMP threads lose at every size, at times 20x (a worker waiting for a
+# time slice stalls every step). So from this size the env times both drivers for up to
+# PROBE_STEPS steps and keeps the faster, and probes again later (after ADAPT_EVERY steps,
+# doubling up to ADAPT_MAX while the choice holds): the load on a machine changes while it trains.
+# A stalled parallel probe ends the probe at once, so probing costs little on a busy machine.
+# envs.base.PARALLEL_FROM = 10**9 keeps one thread.
 PARALLEL_FROM = 1024
+PROBE_STEPS = 16
+ADAPT_EVERY = 2048
+ADAPT_MAX = 2048 * 64
 
 
 class BatchedEnv(VectorEnv):
@@ -78,6 +87,9 @@ class BatchedEnv(VectorEnv):
         keep_freed_memory_in_the_heap()  # the arrays a step returns are fresh: reuse heap pages
         self._driver = load_driver(type(self).__module__)
         self._step_all = self._driver.step_parallel if n >= PARALLEL_FROM else self._driver.step_serial
+        self._adaptive = n >= PARALLEL_FROM  # False pins the driver in _step_all (tests, benchmarks)
+        self._calls, self._next_probe, self._interval = 0, 0, ADAPT_EVERY
+        self._probe, self._probe_left = ([], []), 0
         self._needs_reset = True
 
     # -- the Gymnasium API ------------------------------------------------------------------------
@@ -95,9 +107,21 @@ class BatchedEnv(VectorEnv):
         if self._needs_reset:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()")
         actions = self._check_actions(actions)
-        self._step_all(self.state, self.t, self.rng, actions, self.params, self.max_steps, self._obs,
+        kernel, probing = self._step_all, False
+        if self._adaptive:
+            if self._probe_left == 0 and self._calls >= self._next_probe:
+                self._probe_left = PROBE_STEPS
+            probing = self._probe_left > 0
+        self._calls += 1
+        if probing:  # alternate the drivers, serial first, and time each (results are identical)
+            parallel = (PROBE_STEPS - self._probe_left) % 2
+            kernel = self._driver.step_parallel if parallel else self._driver.step_serial
+            start = time.perf_counter()
+        kernel(self.state, self.t, self.rng, actions, self.params, self.max_steps, self._obs,
                        self._reward, self._terminated, self._truncated, self._final_obs, self.ep_return,
                        self.ep_length, self._done_return, self._done_length)
+        if probing:
+            self._record_probe(parallel, time.perf_counter() - start)
         done = self._terminated | self._truncated
         info = {}
         if done.any():
@@ -106,6 +130,22 @@ class BatchedEnv(VectorEnv):
                     "_episode": done}
         return (self._out(self._obs), self._out(self._reward), self._out(self._terminated),
                 self._out(self._truncated), info)
+
+    def _record_probe(self, parallel: int, seconds: float):
+        """Keep the driver whose median probe step was faster (median: the first parallel call
+        also starts the thread pool); a parallel step 3x slower than a serial one ends the probe."""
+        self._probe[parallel].append(seconds)
+        self._probe_left -= 1
+        serial_times, parallel_times = self._probe
+        stalled = bool(parallel and serial_times and seconds > 3 * min(serial_times))
+        if self._probe_left > 0 and not stalled:
+            return
+        median = lambda times: sorted(times)[len(times) // 2]  # noqa: E731
+        faster = not stalled and median(parallel_times) < median(serial_times)
+        chosen = self._driver.step_parallel if faster else self._driver.step_serial
+        self._interval = min(2 * self._interval, ADAPT_MAX) if chosen is self._step_all else ADAPT_EVERY
+        self._step_all, self._next_probe = chosen, self._calls + self._interval
+        self._probe, self._probe_left = ([], []), 0
 
     def close(self, **kwargs):
         self.closed = True

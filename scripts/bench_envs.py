@@ -52,6 +52,7 @@ def candidates(name, gym_id, n):
         other.reset(seed=0)
         parallel = other._step_all is other._driver.step_parallel
         other._step_all = other._driver.step_serial if parallel else other._driver.step_parallel
+        other._adaptive = False  # pinned: the other driver, always
         yield f"numbarl ({'1 thread' if parallel else 'all threads'})", other.step, other.single_action_space
     if gym.spec(gym_id).vector_entry_point is not None:
         vec = gym.make_vec(gym_id, num_envs=n, vectorization_mode="vector_entry_point")

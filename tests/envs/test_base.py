@@ -83,10 +83,34 @@ def test_parallel_and_serial_drivers_agree():
     a.reset(), b.reset()
     b._step_all = b._driver.step_serial
     assert a._step_all is a._driver.step_parallel
+    a._adaptive = b._adaptive = False  # pinned: no probing of the other driver
     rng = np.random.default_rng(0)
     for _ in range(20):
         actions = rng.integers(0, 3, n)
         np.testing.assert_array_equal(a.step(actions)[0], b.step(actions)[0])
+
+
+def test_the_faster_driver_is_kept():
+    env = envs.make("CartPole", num_envs=envs.base.PARALLEL_FROM, seed=0)
+    assert env._adaptive and not envs.make("CartPole", num_envs=envs.base.PARALLEL_FROM - 1)._adaptive
+    for slow_parallel, kept, probes in ((True, env._driver.step_serial, 2),
+                                        (False, env._driver.step_parallel, envs.base.PROBE_STEPS)):
+        env._probe_left, k = envs.base.PROBE_STEPS, 0
+        while env._probe_left:  # a loaded core: a parallel step waits for a time slice
+            parallel = k % 2
+            env._record_probe(parallel, (1e-3 if parallel == slow_parallel else 1e-5) * (1 + k))
+            k += 1
+        # A stalled parallel step ends the probe at once; otherwise all PROBE_STEPS are timed.
+        assert env._step_all is kept and env._probe == ([], []) and k == probes
+    # Stepping probes both drivers in its first steps, then keeps one; trajectories do not change.
+    pinned = envs.make("CartPole", num_envs=env.num_envs, seed=0)
+    pinned._adaptive = False
+    env.reset(seed=0), pinned.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(envs.base.PROBE_STEPS + 4):
+        actions = rng.integers(0, 2, env.num_envs)
+        np.testing.assert_array_equal(env.step(actions)[0], pinned.step(actions)[0])
+    assert env._step_all in (env._driver.step_serial, env._driver.step_parallel)
 
 
 def test_get_state_set_state_round_trip():

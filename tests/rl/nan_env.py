@@ -5,7 +5,9 @@ from typing import NamedTuple
 import numpy as np
 
 from envs import dynamics
-from envs.cartpole import CartPole, observe as _observe, reset as _reset, step as _cartpole_step  # noqa: F401
+from envs.cartpole import CartPole, step as _cartpole_step
+# CartPole's own start and observation; its reset leaves state[4], this sub-env's step count, running.
+from envs.cartpole import observe, reset  # noqa: F401
 
 
 class NanParams(NamedTuple):
@@ -22,20 +24,10 @@ class NanParams(NamedTuple):
 
 
 @dynamics
-def reset(state, i, rng, p):
-    _reset(state, i, rng, p)  # leaves state[4], the sub-env's step count, running across episodes
-
-
-@dynamics
 def step(state, i, action, rng, p):
     reward, terminated = _cartpole_step(state, i, action, rng, p)
     state[4, i] += 1.0  # steps of this sub-env, across episodes
     return (np.nan if state[4, i] > p.nan_after else reward), terminated
-
-
-@dynamics
-def observe(state, i, obs, p):
-    _observe(state, i, obs, p)
 
 
 class NanCartPole(CartPole):

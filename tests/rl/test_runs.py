@@ -151,16 +151,9 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_works(tmp_path):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_ppo_solves_cartpole_with_default_settings(seed, tmp_path):
-    result = cli("ppo", "CartPole", "--seed", str(seed), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    mean = float(result.stdout.split("eval: ")[1].split(" ")[0])
-    assert mean >= 475, result.stdout
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_dqn_solves_cartpole_with_default_settings(seed, tmp_path):
-    result = cli("dqn", "CartPole", "--seed", str(seed), cwd=tmp_path)
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_solves_cartpole_with_default_settings(algo, seed, tmp_path):
+    result = cli(algo, "CartPole", "--seed", str(seed), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     mean = float(result.stdout.split("eval: ")[1].split(" ")[0])
     assert mean >= 475, result.stdout

@@ -276,41 +276,6 @@ def _activation(act):
     return act
 
 
-class GRUCell(Module):
-    """One GRU step with PyTorch's equations and parameter names:
-        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
-        z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
-        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-        h' = (1 - z) * n + z * h
-    """
-
-    def __init__(self, input_size, hidden_size, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        bound = 1.0 / math.sqrt(hidden_size)
-        rng = _host_rng(generator)
-
-        def uniform(*shape):
-            return Parameter(Tensor(rng.uniform(-bound, bound, shape).astype(dtype), device=device))
-
-        self.weight_ih = uniform(3 * hidden_size, input_size)
-        self.weight_hh = uniform(3 * hidden_size, hidden_size)
-        self.bias_ih = uniform(3 * hidden_size)
-        self.bias_hh = uniform(3 * hidden_size)
-
-    def forward(self, x, h):
-        H = self.hidden_size
-        gi = F.linear(x, self.weight_ih, self.bias_ih)
-        gh = F.linear(h, self.weight_hh, self.bias_hh)
-        rz = (gi[..., :2 * H] + gh[..., :2 * H]).sigmoid()
-        r, z = rz[..., :H], rz[..., H:]
-        n = (gi[..., 2 * H:] + r * gh[..., 2 * H:]).tanh()
-        return n + z * (h - n)  # == (1 - z) * n + z * h, one op fewer
-
-    def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}"
-
-
 class Embedding(Module):
     """A lookup table: `embedding(indices)` is `weight[indices]`, weights drawn from N(0, 1)."""
 
@@ -329,3 +294,6 @@ class Embedding(Module):
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
 
+
+# The recurrent layers live in their own module; `nn.GRU` etc. as users expect.
+from .recurrent import GRU, LSTM, GRUCell, LSTMCell  # noqa: E402

@@ -8,6 +8,7 @@ gradients); the engine runs them with grad mode off unless `create_graph=True`. 
     reduce.py       sum, mean, max, log_softmax, and Unreduce (their shared backward)
     shape.py        reshape, permute, expand / sum-to, cat, indexing, gather
     linalg.py       matmul (with transposed operands) and Linear (+ fused activation)
+    recurrent.py    the gates of a GRU and an LSTM step
 """
 
 from .base import Primitive
@@ -15,6 +16,7 @@ from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, Log, Maximum, Minimum
                           PowScalar, Relu, Sigmoid, SigmoidBackward, Sqrt, Sub, Tanh, TanhBackward,
                           Where)
 from .linalg import Linear, MatMul
+from .recurrent import GRUGates, LSTMGates
 from .reduce import LogSoftmax, Max, Mean, Sum, Unreduce
 from .shape import (Cat, Expand, Gather, GetItem, IndexAdd, Permute, Reshape, ScatterAdd, SumTo,
                     axes_of, unbroadcast)
@@ -23,6 +25,6 @@ __all__ = [
     "Primitive", "Abs", "Add", "Cast", "Clamp", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul",
     "Neg", "Pow", "PowScalar", "Relu", "Sigmoid", "SigmoidBackward", "Sqrt", "Sub", "Tanh",
     "TanhBackward", "Where", "Linear", "MatMul", "LogSoftmax", "Max", "Mean", "Sum", "Unreduce",
-    "Cat", "Expand", "Gather", "GetItem", "IndexAdd", "Permute", "Reshape", "ScatterAdd", "SumTo",
+    "GRUGates", "LSTMGates", "Cat", "Expand", "Gather", "GetItem", "IndexAdd", "Permute", "Reshape", "ScatterAdd", "SumTo",
     "axes_of", "unbroadcast",
 ]

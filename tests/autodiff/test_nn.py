@@ -92,34 +92,6 @@ def test_mlp_structure_gains_and_activations():
         nn.MLP([2, 2], "swish")
 
 
-def gru_reference(x, h, w_ih, w_hh, b_ih, b_hh):
-    """PyTorch's GRU equations in numpy."""
-    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-    H = h.shape[-1]
-    r = sigmoid(gi[:, :H] + gh[:, :H])
-    z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
-    return (1 - z) * n + z * h
-
-
-def test_gru_cell_against_numpy_and_gradcheck(rng):
-    cell = nn.GRUCell(3, 4, dtype=np.float64)
-    x = ad.tensor(rng.standard_normal((5, 3)), requires_grad=True)
-    h = ad.tensor(rng.standard_normal((5, 4)), requires_grad=True)
-    expected = gru_reference(x.numpy(), h.numpy(), *(p.numpy() for p in
-                             (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)))
-    np.testing.assert_allclose(cell(x, h).numpy(), expected, rtol=1e-12)
-    params = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
-
-    def run(x, h, *ps):
-        for target, p in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), ps):
-            object.__setattr__(cell, target, p)
-        return cell(x, h)
-
-    assert gradcheck(run, [x, h, *params])
-
-
 def test_embedding_accumulates_repeated_indices(rng):
     emb = nn.Embedding(5, 3, dtype=np.float64)
     idx = np.array([[0, 2], [2, 4], [2, 0]])

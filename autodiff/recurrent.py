@@ -1,0 +1,190 @@
+"""Recurrent layers: GRU and LSTM cells, and the same cells run over sequences.
+
+The sequence layers follow the data, as a define-by-run graph can: a per-step `starts` mask
+resets the hidden state where an episode begins inside a sequence, and `lengths` lets a batch
+hold sequences of different lengths. Steps past a sequence's end are not computed at all: the
+sequences are ordered longest first, step t runs the cell on the ones still going, and the
+others' states are carried unchanged. So padding costs no work, its outputs are zeros, and its
+inputs get exactly zero gradient.
+
+Tensors are time-major, (T, B, features), as PyTorch's default; states are (B, H).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import functional as F
+from . import ops
+from .nn import Module, Parameter, _host_rng
+from .tensor import DEFAULT_DTYPE, Tensor
+
+
+def _uniform_parameters(module, shapes, hidden_size, dtype, device, generator):
+    """PyTorch's recurrent initialisation: every weight and bias from U(-1/sqrt(H), 1/sqrt(H))."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    rng = _host_rng(generator)
+    for name, shape in shapes.items():
+        setattr(module, name, Parameter(Tensor(rng.uniform(-bound, bound, shape).astype(dtype), device=device)))
+
+
+class GRUCell(Module):
+    """One GRU step with PyTorch's equations and parameter names:
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+        z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        h' = (1 - z) * n + z * h
+    Three ops each way: the two products and the gates (autodiff/ops/recurrent.py)."""
+
+    def __init__(self, input_size, hidden_size, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        H = hidden_size
+        _uniform_parameters(self, {"weight_ih": (3 * H, input_size), "weight_hh": (3 * H, H),
+                                   "bias_ih": (3 * H,), "bias_hh": (3 * H,)}, H, dtype, device, generator)
+
+    state_size = property(lambda self: self.hidden_size)
+
+    def forward(self, x, h):
+        return ops.GRUGates.apply(F.linear(x, self.weight_ih, self.bias_ih),
+                                  F.linear(h, self.weight_hh, self.bias_hh), h)
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class LSTMCell(Module):
+    """One LSTM step with PyTorch's equations and parameter names (gates i, f, g, o):
+        c' = sigmoid(f) * c + sigmoid(i) * tanh(g),  h' = sigmoid(o) * tanh(c')
+    `cell(x, (h, c))` returns (h', c')."""
+
+    def __init__(self, input_size, hidden_size, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        H = hidden_size
+        _uniform_parameters(self, {"weight_ih": (4 * H, input_size), "weight_hh": (4 * H, H),
+                                   "bias_ih": (4 * H,), "bias_hh": (4 * H,)}, H, dtype, device, generator)
+
+    state_size = property(lambda self: 2 * self.hidden_size)  # h and c side by side
+
+    def forward(self, x, state):
+        h, c = state
+        hc = self.step(x, F.cat([h, c], -1))
+        return hc[..., :self.hidden_size], hc[..., self.hidden_size:]
+
+    def step(self, x, hc):
+        """The step on h and c kept side by side as one (B, 2H) state, as the LSTM layer runs it."""
+        H = self.hidden_size
+        a = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(hc[..., :H], self.weight_hh, self.bias_hh)
+        return ops.LSTMGates.apply(a, hc[..., H:])
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class _Recurrent(Module):
+    """A cell run over a (T, B, input) sequence; see the module docstring for `starts` and `lengths`."""
+
+    def _run(self, x, state, starts, lengths, step):
+        T, B = x.shape[0], x.shape[1]
+        S = self.cell.state_size
+        if x.ndim != 3 or x.shape[2] != self.cell.input_size:
+            raise ValueError(f"{type(self).__name__} expects input (T, B, {self.cell.input_size}), got {x.shape}")
+        if state.shape != (B, S):
+            raise ValueError(f"{type(self).__name__}: the state for {B} sequences must be ({B}, {S}), got {state.shape}")
+        reset = keep = None
+        if starts is not None:
+            reset = _host(starts).astype(bool)
+            if reset.shape != (T, B):
+                raise ValueError(f"starts must be (T, B) = {(T, B)}, got {reset.shape}")
+            keep = Tensor((~reset).astype(x.dtype)[..., None], device=x.device)
+        counts, order = [B] * T, None
+        if lengths is not None:
+            n = _host(lengths).astype(np.int64)
+            if n.shape != (B,) or (n < 0).any() or (n > T).any():
+                raise ValueError(f"lengths must be {B} integers in [0, {T}], got {n.tolist()}")
+            order = np.argsort(-n, kind="stable")  # longest first: the sequences still going are a prefix
+            if (order == np.arange(B)).all():
+                order = None
+            else:
+                x, state = x[:, order], state[order]
+                if reset is not None:
+                    reset, keep = reset[:, order], keep[:, order]
+                n = n[order]
+            counts = (n[None, :] > np.arange(T)[:, None]).sum(1).tolist()
+        pad = Tensor(np.zeros((B, S), x.dtype), device=x.device) if min(counts) < B else None
+        outs = []
+        for t, b in enumerate(counts):
+            if b == 0:
+                outs.append(pad)
+                continue
+            s = state if b == B else state[:b]
+            if reset is not None and reset[t, :b].any():
+                s = s * (keep[t] if b == B else keep[t, :b])
+            s = step(x[t] if b == B else x[t, :b], s)
+            if b < B:
+                outs.append(F.cat([s, pad[b:]], 0))
+                s = F.cat([s, state[b:]], 0)
+            else:
+                outs.append(s)
+            state = s
+        out = F.cat(outs, 0).reshape(T, B, S)
+        if order is not None:
+            inverse = np.argsort(order)
+            out, state = out[:, inverse], state[inverse]
+        return out, state
+
+
+class GRU(_Recurrent):
+    """A GRU over sequences: `gru(x, h0=None, starts=None, lengths=None) -> (out, h_n)` with x
+    (T, B, input_size), h0 and h_n (B, hidden_size), out (T, B, hidden_size).
+
+    starts  (T, B), true where a new episode begins at step t: the state is zeroed before the step
+    lengths (B,), steps in each sequence: steps past it are padding, not computed; out is zero
+            there and h_n is each sequence's state after its last real step"""
+
+    def __init__(self, input_size, hidden_size, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.cell = GRUCell(input_size, hidden_size, dtype, device, generator)
+
+    def initial_state(self, batch, device=None):
+        return Tensor(np.zeros((batch, self.hidden_size), self.cell.weight_hh.dtype),
+                      device=device or self.cell.weight_hh.device)
+
+    def forward(self, x, h0=None, starts=None, lengths=None):
+        h0 = self.initial_state(x.shape[1], x.device) if h0 is None else h0
+        return self._run(x, h0, starts, lengths, self.cell)
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class LSTM(_Recurrent):
+    """An LSTM over sequences: `lstm(x, (h0, c0)=None, starts=None, lengths=None) -> (out, (h_n, c_n))`
+    with the shapes, `starts` and `lengths` of GRU."""
+
+    def __init__(self, input_size, hidden_size, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.cell = LSTMCell(input_size, hidden_size, dtype, device, generator)
+
+    def initial_state(self, batch, device=None):
+        zeros = np.zeros((batch, self.hidden_size), self.cell.weight_hh.dtype)
+        device = device or self.cell.weight_hh.device
+        return Tensor(zeros, device=device), Tensor(zeros, device=device)
+
+    def forward(self, x, state=None, starts=None, lengths=None):
+        h0, c0 = self.initial_state(x.shape[1], x.device) if state is None else state
+        out, hc = self._run(x, F.cat([h0, c0], -1), starts, lengths, self.cell.step)
+        H = self.hidden_size
+        return out[..., :H], (hc[..., :H], hc[..., H:])
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+def _host(x) -> np.ndarray:
+    return x.numpy() if isinstance(x, Tensor) else np.asarray(x)

@@ -245,57 +245,71 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         # -- update: epochs over shuffled minibatches -----------------------------------------------
         b_obs, b_actions, b_logprobs = buf.flat("obs"), buf.flat("actions"), buf.flat("logprobs")
         b_adv, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), buf.flat("values")
-        clipfracs, approx_kl = [], ad.tensor(0.0)
+        clipfracs = []
         for _ in range(args.update_epochs):
             order = ad.randperm(args.batch_size, rng, args.device)
             for start_i in range(0, args.batch_size, args.minibatch_size):
                 mb = order[start_i:start_i + args.minibatch_size]
                 dist = agent.dist(b_obs[mb])
                 newlogprob, entropy = agent.log_prob_entropy(dist, b_actions[mb])
-                newvalue = agent.value(b_obs[mb])
-                logratio = newlogprob - b_logprobs[mb]
-                ratio = logratio.exp()
-                with ad.no_grad():
-                    approx_kl = ((ratio - 1) - logratio).mean()  # Schulman's low-variance estimator
-                    clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean())
-                mb_adv = b_adv[mb]
-                if args.norm_adv:
-                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                pg_loss = ad.maximum(-mb_adv * ratio,
-                                     -mb_adv * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
-                if args.clip_vloss:
-                    v_clipped = b_values[mb] + (newvalue - b_values[mb]).clamp(-args.clip_coef, args.clip_coef)
-                    v_loss = 0.5 * ad.maximum((newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
-                else:
-                    v_loss = 0.5 * ((newvalue - b_returns[mb]) ** 2).mean()
-                entropy_loss = entropy.mean()
-                loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+                loss, stats = clipped_loss(args, newlogprob, entropy, agent.value(b_obs[mb]), b_logprobs[mb],
+                                           b_adv[mb], b_returns[mb], b_values[mb])
+                clipfracs.append(stats["clipfrac"])
                 optimizer.zero_grad()
                 loss.backward()
                 optim.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
                 optimizer.step()
-            if args.target_kl is not None and float(approx_kl) > args.target_kl:
+            if args.target_kl is not None and float(stats["approx_kl"]) > args.target_kl:
                 break
-        if not math.isfinite(float(loss)):
-            raise TrainingDiverged(f"the PPO loss became {float(loss)} at step {global_step} "
-                                   f"(policy {float(pg_loss)}, value {float(v_loss)})")
-
-        # -- logging: only scalars leave the device, once per iteration ------------------------------
-        var_y = b_returns.var()
-        explained_var = float("nan") if float(var_y) == 0 else float(1 - (b_returns - b_values).var() / var_y)
-        log("charts/learning_rate", optimizer.lr, global_step)
-        log("losses/value_loss", float(v_loss), global_step)
-        log("losses/policy_loss", float(pg_loss), global_step)
-        log("losses/entropy", float(entropy_loss), global_step)
-        log("losses/approx_kl", float(approx_kl), global_step)
-        log("losses/clipfrac", sum(float(c) for c in clipfracs) / len(clipfracs), global_step)
-        log("losses/explained_variance", explained_var, global_step)
-        log("charts/SPS", int((global_step - start_step) / (time.perf_counter() - start)), global_step)
+        check_finite(loss, stats, global_step)
+        log_update(log, optimizer, stats, clipfracs, b_returns, b_values, global_step,
+                   (global_step - start_step) / (time.perf_counter() - start))
         if schedule is not None:
             schedule.step()
         if callback is not None and callback(global_step, snapshot) is False:
             break
     return agent, obs_norm
+
+
+def clipped_loss(args, newlogprob, entropy, newvalue, old_logprob, advantages, returns, old_values):
+    """PPO's loss on one minibatch: clipped surrogate, (clipped) value loss, entropy bonus.
+    Returns the loss and its parts (tensors, for logging)."""
+    logratio = newlogprob - old_logprob
+    ratio = logratio.exp()
+    with ad.no_grad():
+        approx_kl = ((ratio - 1) - logratio).mean()  # Schulman's low-variance estimator
+        clipfrac = ((ratio - 1.0).abs() > args.clip_coef).float().mean()
+    if args.norm_adv:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    pg_loss = ad.maximum(-advantages * ratio,
+                         -advantages * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+    if args.clip_vloss:
+        v_clipped = old_values + (newvalue - old_values).clamp(-args.clip_coef, args.clip_coef)
+        v_loss = 0.5 * ad.maximum((newvalue - returns) ** 2, (v_clipped - returns) ** 2).mean()
+    else:
+        v_loss = 0.5 * ((newvalue - returns) ** 2).mean()
+    entropy_loss = entropy.mean()
+    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+    return loss, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy_loss,
+                  "approx_kl": approx_kl, "clipfrac": clipfrac}
+
+
+def check_finite(loss, stats, step):
+    if not math.isfinite(float(loss)):
+        raise TrainingDiverged(f"the PPO loss became {float(loss)} at step {step} "
+                               f"(policy {float(stats['policy_loss'])}, value {float(stats['value_loss'])})")
+
+
+def log_update(log, optimizer, stats, clipfracs, returns, values, step, sps):
+    """CleanRL's per-iteration metrics: only these scalars leave the device, once per iteration."""
+    var_y = returns.var()
+    explained_var = float("nan") if float(var_y) == 0 else float(1 - (returns - values).var() / var_y)
+    log("charts/learning_rate", optimizer.lr, step)
+    for name in ("value_loss", "policy_loss", "entropy", "approx_kl"):
+        log(f"losses/{name}", float(stats[name]), step)
+    log("losses/clipfrac", sum(float(c) for c in clipfracs) / len(clipfracs), step)
+    log("losses/explained_variance", explained_var, step)
+    log("charts/SPS", int(sps), step)
 
 
 def log_episodes(info, log, step):

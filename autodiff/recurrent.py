@@ -51,6 +51,8 @@ class GRUCell(Module):
         return ops.GRUGates.apply(F.linear(x, self.weight_ih, self.bias_ih),
                                   F.linear(h, self.weight_hh, self.bias_hh), h)
 
+    step = forward  # the step on the state the GRU layer carries: h itself
+
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}"
 
@@ -87,7 +89,11 @@ class LSTMCell(Module):
 class _Recurrent(Module):
     """A cell run over a (T, B, input) sequence; see the module docstring for `starts` and `lengths`."""
 
-    def _run(self, x, state, starts, lengths, step):
+    def scan(self, x, state, starts=None, lengths=None):
+        """The cell over x from `state`, both in the cell's own state layout (B, cell.state_size):
+        (states after every step (T, B, state_size), final state). An LSTM's state is h and c side
+        by side; `forward` gives PyTorch's layout."""
+        step = self.cell.step
         T, B = x.shape[0], x.shape[1]
         S = self.cell.state_size
         if x.ndim != 3 or x.shape[2] != self.cell.input_size:
@@ -156,7 +162,7 @@ class GRU(_Recurrent):
 
     def forward(self, x, h0=None, starts=None, lengths=None):
         h0 = self.initial_state(x.shape[1], x.device) if h0 is None else h0
-        return self._run(x, h0, starts, lengths, self.cell)
+        return self.scan(x, h0, starts, lengths)
 
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}"
@@ -178,7 +184,7 @@ class LSTM(_Recurrent):
 
     def forward(self, x, state=None, starts=None, lengths=None):
         h0, c0 = self.initial_state(x.shape[1], x.device) if state is None else state
-        out, hc = self._run(x, F.cat([h0, c0], -1), starts, lengths, self.cell.step)
+        out, hc = self.scan(x, F.cat([h0, c0], -1), starts, lengths)
         H = self.hidden_size
         return out[..., :H], (hc[..., :H], hc[..., H:])
 

@@ -15,7 +15,7 @@ import autodiff as ad
 
 from .config import ConfigError
 
-ALGOS = {"ppo": "algos.ppo", "dqn": "algos.dqn"}
+ALGOS = {"ppo": "algos.ppo", "rppo": "algos.rppo", "dqn": "algos.dqn"}
 CHECKPOINT = "checkpoint.npz"
 
 
@@ -31,6 +31,8 @@ def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
         n = min(max_envs, episodes - len(returns))
         env = envs.make(env_id, num_envs=n, device=device, seed=batch_seed)
         obs, _ = env.reset(seed=batch_seed)
+        if hasattr(act, "reset"):  # a recurrent policy: fresh memory for a fresh batch
+            act.reset(n)
         total = ad.zeros(n, dtype="float64")
         steps = ad.zeros(n, dtype="int64")
         finished = ad.zeros(n, dtype="bool")

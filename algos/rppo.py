@@ -1,0 +1,281 @@
+"""Recurrent PPO: PPO with a GRU or LSTM between the observation and the heads, for partially
+observed envs (CartPoleNoVel, PendulumNoVel, MemoryCue), as CleanRL's ppo_atari_lstm.py.
+
+What recurrence changes, in order:
+- acting: each sub-env's hidden state is carried from step to step and zeroed where an episode
+  starts (with same-step auto-reset, the observation after a finished episode is already the
+  next episode's first);
+- storage: each step's `starts` flag, and the hidden state each rollout began from;
+- update: a minibatch is a set of whole sub-env sequences (num_steps long), replayed from that
+  stored state through the same resets, so gradients flow back through time within the rollout;
+- a truncated episode is bootstrapped from V(final_obs), computed with the state it was cut in.
+Everything else (GAE, the clipped losses, normalisation, logging, checkpoints) is PPO's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+import autodiff as ad
+from autodiff import nn, optim
+from autodiff.distributions import Categorical, Normal
+
+from . import ppo
+from .normalize import RewardScaler, RunningMeanStd
+from .rollout import RolloutBuffer, compute_gae
+
+MODEL = "agent"
+
+
+@dataclass
+class Args(ppo.Args):
+    rnn: str = "gru"
+    """the recurrent cell: gru or lstm"""
+    rnn_hidden_size: int = 64
+    """size of the recurrent state (an LSTM keeps two of these)"""
+    hidden_sizes: tuple = (64,)
+    """sizes of the encoder layers between the observation and the recurrent cell"""
+    num_minibatches: int = 4
+    """minibatches each rollout is split into, by sub-environment: each holds whole sequences"""
+
+    def validate(self):
+        super().validate()
+        if self.num_envs % self.num_minibatches:
+            raise ValueError(f"recurrent minibatches hold whole sub-env sequences, so num_envs ({self.num_envs}) "
+                             f"must split into {self.num_minibatches} equal groups; choose a divisor of {self.num_envs}")
+        if self.rnn not in ("gru", "lstm"):
+            raise ValueError(f"rnn must be gru or lstm, got {self.rnn!r}")
+        if self.rnn_hidden_size <= 0:
+            raise ValueError(f"rnn_hidden_size must be positive, got {self.rnn_hidden_size}")
+
+
+class Agent(nn.Module):
+    """Encoder MLP -> GRU/LSTM -> actor and critic heads (PPO's initialisation on the linear
+    layers; PyTorch's on the cell). The cell is shared by actor and critic."""
+
+    def __init__(self, obs_dim, action_space, hidden_sizes=(64,), rnn="gru", rnn_hidden_size=64, device="cpu"):
+        super().__init__()
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        n_out = int(action_space.n) if self.discrete else int(action_space.shape[0])
+        sizes = [obs_dim, *hidden_sizes]
+        self.encoder = nn.MLP(sizes, "tanh", output_gain=math.sqrt(2), output_activation="tanh", device=device) \
+            if hidden_sizes else nn.Identity()
+        self.rnn = (nn.GRU if rnn == "gru" else nn.LSTM)(sizes[-1], rnn_hidden_size, device=device)
+        self.actor = nn.Linear(rnn_hidden_size, n_out, gain=0.01, device=device)
+        self.critic = nn.Linear(rnn_hidden_size, 1, gain=1.0, device=device)
+        if not self.discrete:
+            self.actor_logstd = nn.Parameter(ad.zeros(1, n_out, device=device))
+            self.low, self.high = action_space.low, action_space.high
+        self.state_size = self.rnn.cell.state_size
+        self.hidden_size = rnn_hidden_size
+
+    def initial_state(self, n, device="cpu"):
+        """Zero states for n sub-envs, (n, state_size): an LSTM's h and c side by side."""
+        return ad.zeros(n, self.state_size, device=device)
+
+    def step(self, obs, state, starts=None):
+        """One step for a batch of sub-envs: (features for the heads, next state). `starts`
+        (numpy bool, (n,)) marks sub-envs whose observation begins an episode."""
+        if starts is not None and starts.any():
+            state = state * ad.tensor((~starts).astype(np.float32)[:, None], device=state.device)
+        state = self.rnn.cell.step(self.encoder(obs), state)
+        return state[..., :self.hidden_size], state
+
+    def sequence(self, obs, state, starts):
+        """Steps (T, B, obs) from `state` through the resets in `starts`: features (T, B, H)."""
+        states, _ = self.rnn.scan(self.encoder(obs), state, starts)
+        return states[..., :self.hidden_size]
+
+    def to_env(self, action):
+        return action if self.discrete else action.clamp(self.low, self.high)
+
+    def value(self, features):
+        return self.critic(features).squeeze(-1)
+
+    def dist(self, features):
+        out = self.actor(features)
+        if self.discrete:
+            return Categorical(logits=out)
+        return Normal(out, self.actor_logstd.exp())
+
+    log_prob_entropy = ppo.Agent.log_prob_entropy
+
+
+class RecurrentPolicy:
+    """The deterministic policy for evaluation, carrying each sub-env's state between calls:
+    `reset(n)` before a new batch of n sub-envs, then `act(obs)` every step."""
+
+    def __init__(self, agent, obs_norm=None):
+        self.agent, self.obs_norm, self.state = agent, obs_norm, None
+
+    def reset(self, n):
+        self.state = self.agent.initial_state(n)
+
+    def __call__(self, obs):
+        with ad.no_grad():
+            obs = obs.reshape(obs.shape[0], -1).float()
+            if self.state is None or self.state.shape[0] != obs.shape[0]:
+                self.reset(obs.shape[0])
+            features, self.state = self.agent.step(self.obs_norm(obs) if self.obs_norm is not None else obs, self.state)
+            return self.agent.to_env(self.agent.dist(features).mode())
+
+
+def policy(agent: Agent, obs_norm=None):
+    return RecurrentPolicy(agent, obs_norm)
+
+
+def build(args: Args, env):
+    obs_dim = int(math.prod(env.single_observation_space.shape))
+    agent = Agent(obs_dim, env.single_action_space, args.hidden_sizes, args.rnn, args.rnn_hidden_size, args.device)
+    obs_norm = RunningMeanStd((obs_dim,), device=args.device) if args.norm_obs else None
+    return agent, obs_norm
+
+
+class RecurrentRollout(RolloutBuffer):
+    """PPO's rollout storage plus what replaying it needs: whether each step's observation starts
+    an episode, and the state each sub-env began the rollout in."""
+
+    def __init__(self, num_steps, num_envs, obs_shape, action_shape, action_dtype, state_size, device="cpu"):
+        super().__init__(num_steps, num_envs, obs_shape, action_shape, action_dtype, device)
+        self.starts = np.zeros((num_steps, num_envs), np.bool_)  # read on the host to skip reset-free steps
+        self.initial_state = ad.zeros(num_envs, state_size, device=device)
+
+
+def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_step=None):
+    """Fill `buf` with one rollout from `carry` = (next_obs, raw_obs, state, starts) and return
+    the carry for the next one. `observe(raw) -> obs tensor` applies observation normalisation;
+    `on_step(step, raw_obs, info)` updates running statistics and logs episodes."""
+    next_obs, raw_obs, state, starts = carry
+    buf.initial_state = state
+    with ad.no_grad():
+        for step in range(args.num_steps):
+            buf.obs[step] = next_obs
+            buf.starts[step] = starts
+            features, state = agent.step(next_obs, state, starts)
+            dist = agent.dist(features)
+            action = dist.sample(rng)
+            buf.values[step] = agent.value(features)
+            buf.actions[step] = action
+            buf.logprobs[step] = agent.log_prob_entropy(dist, action)[0]
+            raw_obs, reward, terminated, truncated, info = env.step(agent.to_env(action).numpy())
+            if on_step is not None:
+                on_step(step, raw_obs, info)
+            next_obs = observe(raw_obs)
+            reward = ad.tensor(reward, dtype="float32", device=args.device)
+            if reward_scaler is not None:
+                reward = reward_scaler(reward, ad.tensor(terminated | truncated, device=args.device))
+            if truncated.any():
+                # Cut by the time limit: bootstrap from the value of the state it was cut in, seen
+                # with the memory the policy had then.
+                final_features, _ = agent.step(observe(info["final_obs"]), state)
+                reward = reward + args.gamma * agent.value(final_features) * ad.tensor(truncated, device=args.device).float()
+            buf.rewards[step] = reward
+            starts = terminated | truncated
+            buf.dones[step] = ad.tensor(starts, device=args.device).float()
+    return next_obs, raw_obs, state, starts
+
+
+def train(args: Args, env=None, log=None, callback=None, resume=None):
+    """Train recurrent PPO; the contract of `ppo.train` (log, callback with snapshot, resume)."""
+    import envs as envs_pkg
+
+    args.validate()
+    ad.manual_seed(args.seed)
+    rng = ad.Generator(args.seed, device=args.device)
+    if env is None:
+        env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
+    agent, obs_norm = build(args, env)
+    obs_dim = int(math.prod(env.single_observation_space.shape))
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
+    reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
+    log = log or (lambda tag, value, step: None)
+    buf = RecurrentRollout(args.num_steps, args.num_envs, (obs_dim,),
+                           () if agent.discrete else env.single_action_space.shape,
+                           "int64" if agent.discrete else "float32", agent.state_size, args.device)
+
+    def as_batch(raw):
+        return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
+
+    def observe(raw):
+        o = as_batch(raw)
+        return obs_norm(o) if obs_norm is not None else o
+
+    global_step, first_iteration, iteration = 0, 1, 0
+    if resume is None:
+        raw_obs, _ = env.reset(seed=args.seed)
+        if obs_norm is not None:
+            obs_norm.update(as_batch(raw_obs))
+        state = agent.initial_state(args.num_envs, args.device)
+        starts = np.ones(args.num_envs, np.bool_)
+    else:
+        agent.load_state_dict(resume["agent"])
+        optimizer.load_state_dict(resume["optimizer"])
+        for name, part in (("schedule", schedule), ("obs_norm", obs_norm), ("reward_scaler", reward_scaler)):
+            if part is not None:
+                part.load_state_dict(resume[name])
+        rng.set_state(resume["rng"])
+        env.set_state(resume["env"])
+        raw_obs = resume["next_obs"]
+        state = ad.tensor(resume["rnn_state"], device=args.device)
+        starts = np.asarray(resume["starts"], np.bool_)
+        global_step, first_iteration = int(resume["global_step"]), int(resume["iteration"]) + 1
+    next_obs = observe(raw_obs)
+
+    def snapshot():
+        return {"algo": "rppo", "global_step": global_step, "iteration": iteration,
+                "agent": agent.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict() if schedule else None,
+                "obs_norm": obs_norm.state_dict() if obs_norm else None,
+                "reward_scaler": reward_scaler.state_dict() if reward_scaler else None,
+                "rng": rng.get_state(), "env": env.get_state(), "next_obs": raw_obs,
+                "rnn_state": state.numpy(), "starts": starts}
+
+    def on_step(step, raw, info):
+        if obs_norm is not None:
+            obs_norm.update(as_batch(raw))
+        ppo.log_episodes(info, log, global_step + (step + 1) * args.num_envs)
+
+    start, start_step = time.perf_counter(), global_step
+    per_minibatch = args.num_envs // args.num_minibatches
+    for iteration in range(first_iteration, args.num_iterations + 1):
+        next_obs, raw_obs, state, starts = collect(agent, env, buf, (next_obs, raw_obs, state, starts), rng, args,
+                                                   observe, reward_scaler, on_step)
+        global_step += args.batch_size
+        with ad.no_grad():
+            features, _ = agent.step(next_obs, state, starts)
+            advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(features),
+                                              args.gamma, args.gae_lambda)
+        # -- update: epochs over minibatches of whole sub-env sequences ------------------------------
+        clipfracs = []
+        for _ in range(args.update_epochs):
+            order = ad.randperm(args.num_envs, rng, args.device).numpy()
+            for begin in range(0, args.num_envs, per_minibatch):
+                mb = order[begin:begin + per_minibatch]
+                features = agent.sequence(buf.obs[:, mb], buf.initial_state[mb], buf.starts[:, mb])
+                dist = agent.dist(features)
+                newlogprob, entropy = agent.log_prob_entropy(dist, buf.actions[:, mb])
+                loss, stats = ppo.clipped_loss(args, newlogprob.reshape(-1), entropy.reshape(-1),
+                                               agent.value(features).reshape(-1), buf.logprobs[:, mb].reshape(-1),
+                                               advantages[:, mb].reshape(-1), returns[:, mb].reshape(-1),
+                                               buf.values[:, mb].reshape(-1))
+                clipfracs.append(stats["clipfrac"])
+                optimizer.zero_grad()
+                loss.backward()
+                optim.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+            if args.target_kl is not None and float(stats["approx_kl"]) > args.target_kl:
+                break
+        ppo.check_finite(loss, stats, global_step)
+        ppo.log_update(log, optimizer, stats, clipfracs, returns.reshape(-1), buf.flat("values"), global_step,
+                       (global_step - start_step) / (time.perf_counter() - start))
+        if schedule is not None:
+            schedule.step()
+        if callback is not None and callback(global_step, snapshot) is False:
+            break
+    return agent, obs_norm

@@ -1,0 +1,108 @@
+"""algos/rppo.py: recurrent rollouts keep hidden states aligned with their steps, the update
+replays them exactly, truncations bootstrap with the memory the policy had, settings are checked."""
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import envs
+from algos import rppo
+
+
+class Recorder:
+    """An env wrapper that keeps every step's info (for final observations)."""
+
+    def __init__(self, env):
+        self.env, self.infos = env, []
+
+    def __getattr__(self, name):
+        return getattr(self.env, name)
+
+    def step(self, actions):
+        out = self.env.step(actions)
+        self.infos.append(out[4])
+        return out
+
+
+def rollout(env_id, rnn, seed=0, num_envs=6, num_steps=40, **env_params):
+    args = rppo.Args(env_id=env_id, num_envs=num_envs, num_steps=num_steps, num_minibatches=1, rnn=rnn,
+                     rnn_hidden_size=8, hidden_sizes=(8,), seed=seed)
+    env = Recorder(envs.make(env_id, num_envs=num_envs, seed=seed, **env_params))
+    agent, _ = rppo.build(args, env)
+    buf = rppo.RecurrentRollout(num_steps, num_envs, (2,), (), "int64", agent.state_size)
+    raw, _ = env.reset(seed=seed)
+    carry = (ad.tensor(raw), raw, agent.initial_state(num_envs), np.ones(num_envs, bool))
+    carry = rppo.collect(agent, env, buf, carry, ad.Generator(seed), args, ad.tensor)
+    return args, env, agent, buf, carry
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+def test_replaying_a_rollout_gives_the_values_and_log_probs_it_acted_with(rnn):
+    # MemoryCue episodes last 3-6 steps here, so every sub-env resets several times, at its own steps.
+    _, _, agent, buf, carry = rollout("MemoryCue", rnn, min_length=2, max_length=5)
+    starts = buf.starts
+    assert starts[0].all() and starts[1:].sum() > 30
+    assert len({tuple(np.flatnonzero(starts[:, b])) for b in range(starts.shape[1])}) > 1
+    with ad.no_grad():
+        features = agent.sequence(buf.obs, buf.initial_state, starts)
+        values = agent.value(features)
+        logprobs = agent.dist(features).log_prob(buf.actions)
+    np.testing.assert_allclose(values.numpy(), buf.values.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logprobs.numpy(), buf.logprobs.numpy(), rtol=1e-5, atol=1e-6)
+    # Without the resets, the same replay disagrees: the starts carry information.
+    with ad.no_grad():
+        unreset = agent.value(agent.sequence(buf.obs, buf.initial_state, None))
+    assert np.abs(unreset.numpy() - buf.values.numpy()).max() > 1e-4
+
+
+def test_the_next_rollout_starts_from_the_state_the_last_one_ended_in():
+    args, env, agent, buf, carry = rollout("MemoryCue", "gru", min_length=2, max_length=5)
+    with ad.no_grad():
+        states, final = agent.rnn.scan(agent.encoder(buf.obs), buf.initial_state, buf.starts)
+    np.testing.assert_allclose(carry[2].numpy(), final.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(carry[3], buf.dones.numpy()[-1].astype(bool))
+    second = rppo.RecurrentRollout(args.num_steps, args.num_envs, (2,), (), "int64", agent.state_size)
+    rppo.collect(agent, env, second, carry, ad.Generator(1), args, ad.tensor)
+    np.testing.assert_array_equal(second.initial_state.numpy(), carry[2].numpy())
+    np.testing.assert_array_equal(second.starts[0], carry[3])
+
+
+def test_truncated_steps_bootstrap_with_the_memory_the_policy_had():
+    args, env, agent, buf, _ = rollout("CartPoleNoVel", "gru", max_episode_steps=7)
+    with ad.no_grad():
+        states, _ = agent.rnn.scan(agent.encoder(buf.obs), buf.initial_state, buf.starts)
+    checked = 0
+    for t, info in enumerate(env.infos):
+        for b in np.flatnonzero(info.get("_final_obs", np.zeros(args.num_envs, bool))):
+            with ad.no_grad():
+                features, _ = agent.step(ad.tensor(info["final_obs"][b:b + 1]), states[t, b:b + 1])
+                expected = 1.0 + args.gamma * float(agent.value(features)[0])
+            assert float(buf.rewards[t, b]) == pytest.approx(expected, rel=1e-5)
+            checked += 1
+    assert checked >= args.num_envs * 4  # every sub-env was cut at 7 steps, several times
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("num_minibatches", 4, "num_envs \\(6\\) must split into 4 equal groups"),
+    ("rnn", "rnn", "rnn must be gru or lstm"),
+    ("rnn_hidden_size", 0, "rnn_hidden_size must be positive"),
+])
+def test_bad_settings_are_named(field, value, message):
+    args = rppo.Args(num_envs=6, num_steps=8, num_minibatches=2)
+    setattr(args, field, value)
+    with pytest.raises(ValueError, match=message):
+        args.validate()
+
+
+def test_evaluation_policy_carries_memory_between_calls():
+    env = envs.make("MemoryCue", num_envs=4, seed=0)
+    args = rppo.Args(env_id="MemoryCue", num_envs=4, num_minibatches=1, rnn_hidden_size=8, hidden_sizes=(8,))
+    agent, _ = rppo.build(args, env)
+    act = rppo.policy(agent)
+    act.reset(4)
+    obs, _ = env.reset()
+    first = act.state.numpy().copy()
+    act(ad.tensor(obs))
+    assert not np.array_equal(act.state.numpy(), first)
+    act.reset(2)
+    assert act.state.shape == (2, agent.state_size) and not act.state.numpy().any()

@@ -38,6 +38,8 @@ class GRUCell(Module):
         h' = (1 - z) * n + z * h
     Three ops each way: the two products and the gates (autodiff/ops/recurrent.py)."""
 
+    kind = "gru"
+
     def __init__(self, input_size, hidden_size, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
@@ -62,6 +64,8 @@ class LSTMCell(Module):
         c' = sigmoid(f) * c + sigmoid(i) * tanh(g),  h' = sigmoid(o) * tanh(c')
     `cell(x, (h, c))` returns (h', c')."""
 
+    kind = "lstm"
+
     def __init__(self, input_size, hidden_size, dtype=DEFAULT_DTYPE, device="cpu", generator=None):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
@@ -78,9 +82,8 @@ class LSTMCell(Module):
 
     def step(self, x, hc):
         """The step on h and c kept side by side as one (B, 2H) state, as the LSTM layer runs it."""
-        H = self.hidden_size
-        a = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(hc[..., :H], self.weight_hh, self.bias_hh)
-        return ops.LSTMGates.apply(a, hc[..., H:])
+        return ops.LSTMGates.apply(F.linear(x, self.weight_ih, self.bias_ih),
+                                   F.linear(hc[..., :self.hidden_size], self.weight_hh, self.bias_hh), hc)
 
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}"
@@ -93,54 +96,42 @@ class _Recurrent(Module):
         """The cell over x from `state`, both in the cell's own state layout (B, cell.state_size):
         (states after every step (T, B, state_size), final state). An LSTM's state is h and c side
         by side; `forward` gives PyTorch's layout."""
-        step = self.cell.step
+        cell = self.cell
         T, B = x.shape[0], x.shape[1]
-        S = self.cell.state_size
-        if x.ndim != 3 or x.shape[2] != self.cell.input_size:
-            raise ValueError(f"{type(self).__name__} expects input (T, B, {self.cell.input_size}), got {x.shape}")
+        S = cell.state_size
+        if x.ndim != 3 or x.shape[2] != cell.input_size:
+            raise ValueError(f"{type(self).__name__} expects input (T, B, {cell.input_size}), got {x.shape}")
         if state.shape != (B, S):
             raise ValueError(f"{type(self).__name__}: the state for {B} sequences must be ({B}, {S}), got {state.shape}")
-        reset = keep = None
+        reset = np.zeros((T, B), bool)
         if starts is not None:
             reset = _host(starts).astype(bool)
             if reset.shape != (T, B):
                 raise ValueError(f"starts must be (T, B) = {(T, B)}, got {reset.shape}")
-            keep = Tensor((~reset).astype(x.dtype)[..., None], device=x.device)
-        counts, order = [B] * T, None
+        n = np.full(B, T)
         if lengths is not None:
             n = _host(lengths).astype(np.int64)
             if n.shape != (B,) or (n < 0).any() or (n > T).any():
                 raise ValueError(f"lengths must be {B} integers in [0, {T}], got {n.tolist()}")
-            order = np.argsort(-n, kind="stable")  # longest first: the sequences still going are a prefix
-            if (order == np.arange(B)).all():
-                order = None
-            else:
-                x, state = x[:, order], state[order]
-                if reset is not None:
-                    reset, keep = reset[:, order], keep[:, order]
-                n = n[order]
-            counts = (n[None, :] > np.arange(T)[:, None]).sum(1).tolist()
-        pad = Tensor(np.zeros((B, S), x.dtype), device=x.device) if min(counts) < B else None
-        outs = []
-        for t, b in enumerate(counts):
-            if b == 0:
-                outs.append(pad)
-                continue
-            s = state if b == B else state[:b]
-            if reset is not None and reset[t, :b].any():
-                s = s * (keep[t] if b == B else keep[t, :b])
-            s = step(x[t] if b == B else x[t, :b], s)
-            if b < B:
-                outs.append(F.cat([s, pad[b:]], 0))
-                s = F.cat([s, state[b:]], 0)
-            else:
-                outs.append(s)
-            state = s
-        out = F.cat(outs, 0).reshape(T, B, S)
+        order = np.argsort(-n, kind="stable")  # longest first: the sequences still going are a prefix
+        if (order == np.arange(B)).all():
+            order = None
+        else:
+            x, state, reset, n = x[:, order], state[order], reset[:, order], n[order]
+        real = np.arange(T)[:, None] < n[None, :]
+        if real.all():  # every step's input product at once
+            gi = F.linear(x, cell.weight_ih, cell.bias_ih)
+        else:  # only the real steps': padding is never read, so never turns into a NaN or a gradient
+            gi = ops.IndexAdd.apply(F.linear(x[real], cell.weight_ih, cell.bias_ih),
+                                    (T, B, cell.weight_ih.shape[0]), real)
+        keep = x._backend.asarray((~reset).astype(x.dtype)[..., None]) if reset.any() else None
+        out = ops.RecurrentScan.apply(gi, state, cell.weight_hh, cell.bias_hh, cell.kind, keep,
+                                      reset.any(axis=1).tolist(), real.sum(axis=1).tolist())
+        states, final = out[:T], out[T]
         if order is not None:
             inverse = np.argsort(order)
-            out, state = out[:, inverse], state[inverse]
-        return out, state
+            states, final = states[:, inverse], final[inverse]
+        return states, final
 
 
 class GRU(_Recurrent):

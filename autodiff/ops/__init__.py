@@ -8,7 +8,7 @@ gradients); the engine runs them with grad mode off unless `create_graph=True`. 
     reduce.py       sum, mean, max, log_softmax, and Unreduce (their shared backward)
     shape.py        reshape, permute, expand / sum-to, cat, indexing, gather
     linalg.py       matmul (with transposed operands) and Linear (+ fused activation)
-    recurrent.py    the gates of a GRU and an LSTM step
+    recurrent.py    the gates of a GRU and an LSTM step, and a whole recurrent sequence
 """
 
 from .base import Primitive
@@ -16,7 +16,7 @@ from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, Log, Maximum, Minimum
                           PowScalar, Relu, Sigmoid, SigmoidBackward, Sqrt, Sub, Tanh, TanhBackward,
                           Where)
 from .linalg import Linear, MatMul
-from .recurrent import GRUGates, LSTMGates
+from .recurrent import GRUGates, LSTMGates, RecurrentScan
 from .reduce import LogSoftmax, Max, Mean, Sum, Unreduce
 from .shape import (Cat, Expand, Gather, GetItem, IndexAdd, Permute, Reshape, ScatterAdd, SumTo,
                     axes_of, unbroadcast)
@@ -25,6 +25,6 @@ __all__ = [
     "Primitive", "Abs", "Add", "Cast", "Clamp", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul",
     "Neg", "Pow", "PowScalar", "Relu", "Sigmoid", "SigmoidBackward", "Sqrt", "Sub", "Tanh",
     "TanhBackward", "Where", "Linear", "MatMul", "LogSoftmax", "Max", "Mean", "Sum", "Unreduce",
-    "GRUGates", "LSTMGates", "Cat", "Expand", "Gather", "GetItem", "IndexAdd", "Permute", "Reshape", "ScatterAdd", "SumTo",
+    "GRUGates", "LSTMGates", "RecurrentScan", "Cat", "Expand", "Gather", "GetItem", "IndexAdd", "Permute", "Reshape", "ScatterAdd", "SumTo",
     "axes_of", "unbroadcast",
 ]

@@ -38,6 +38,8 @@ class Args(ppo.Args):
     """the recurrent cell: gru or lstm"""
     rnn_hidden_size: int = 64
     """size of the recurrent state (an LSTM keeps two of these)"""
+    shared_rnn: bool = False
+    """one recurrent core for actor and critic (faster) instead of one each"""
     hidden_sizes: tuple = (64,)
     """sizes of the encoder layers between the observation and the recurrent cell"""
     num_minibatches: int = 4
@@ -54,42 +56,73 @@ class Args(ppo.Args):
             raise ValueError(f"rnn_hidden_size must be positive, got {self.rnn_hidden_size}")
 
 
-class Agent(nn.Module):
-    """Encoder MLP -> GRU/LSTM -> actor and critic heads (PPO's initialisation on the linear
-    layers; PyTorch's on the cell). The cell is shared by actor and critic."""
+class Core(nn.Module):
+    """Encoder MLP -> GRU/LSTM: the observation history as features (B, rnn_hidden_size)."""
 
-    def __init__(self, obs_dim, action_space, hidden_sizes=(64,), rnn="gru", rnn_hidden_size=64, device="cpu"):
+    def __init__(self, obs_dim, hidden_sizes, rnn, rnn_hidden_size, device):
         super().__init__()
-        self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        n_out = int(action_space.n) if self.discrete else int(action_space.shape[0])
         sizes = [obs_dim, *hidden_sizes]
         self.encoder = nn.MLP(sizes, "tanh", output_gain=math.sqrt(2), output_activation="tanh", device=device) \
             if hidden_sizes else nn.Identity()
         self.rnn = (nn.GRU if rnn == "gru" else nn.LSTM)(sizes[-1], rnn_hidden_size, device=device)
+        self.state_size, self.hidden_size = self.rnn.cell.state_size, rnn_hidden_size
+
+    def step(self, obs, state):
+        state = self.rnn.cell.step(self.encoder(obs), state)
+        return state[..., :self.hidden_size], state
+
+    def sequence(self, obs, state, starts):
+        states, _ = self.rnn.scan(self.encoder(obs), state, starts)
+        return states[..., :self.hidden_size]
+
+
+class Agent(nn.Module):
+    """A recurrent core (encoder MLP -> GRU/LSTM) under linear actor and critic heads, PPO's
+    initialisation on the linear layers and PyTorch's on the cell. With `shared_rnn` False the
+    critic has a core of its own (as SB3-contrib's default), so value errors do not reshape the
+    policy's memory; the state then holds both cores' states side by side."""
+
+    def __init__(self, obs_dim, action_space, hidden_sizes=(64,), rnn="gru", rnn_hidden_size=64,
+                 shared_rnn=False, device="cpu"):
+        super().__init__()
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        n_out = int(action_space.n) if self.discrete else int(action_space.shape[0])
+        self.core = Core(obs_dim, hidden_sizes, rnn, rnn_hidden_size, device)
+        self.critic_core = None if shared_rnn else Core(obs_dim, hidden_sizes, rnn, rnn_hidden_size, device)
         self.actor = nn.Linear(rnn_hidden_size, n_out, gain=0.01, device=device)
         self.critic = nn.Linear(rnn_hidden_size, 1, gain=1.0, device=device)
         if not self.discrete:
             self.actor_logstd = nn.Parameter(ad.zeros(1, n_out, device=device))
             self.low, self.high = action_space.low, action_space.high
-        self.state_size = self.rnn.cell.state_size
-        self.hidden_size = rnn_hidden_size
+        self.core_size = self.core.state_size
+        self.state_size = self.core_size * (1 if shared_rnn else 2)
 
     def initial_state(self, n, device="cpu"):
-        """Zero states for n sub-envs, (n, state_size): an LSTM's h and c side by side."""
+        """Zero states for n sub-envs, (n, state_size)."""
         return ad.zeros(n, self.state_size, device=device)
 
     def step(self, obs, state, starts=None):
-        """One step for a batch of sub-envs: (features for the heads, next state). `starts`
-        (numpy bool, (n,)) marks sub-envs whose observation begins an episode."""
+        """One step for a batch of sub-envs: (actor features, critic features, next state).
+        `starts` (numpy bool, (n,)) marks sub-envs whose observation begins an episode."""
         if starts is not None and starts.any():
             state = state * ad.tensor((~starts).astype(np.float32)[:, None], device=state.device)
-        state = self.rnn.cell.step(self.encoder(obs), state)
-        return state[..., :self.hidden_size], state
+        if self.critic_core is None:
+            features, state = self.core.step(obs, state)
+            return features, features, state
+        S = self.core_size
+        actor, actor_state = self.core.step(obs, state[:, :S])
+        critic, critic_state = self.critic_core.step(obs, state[:, S:])
+        return actor, critic, ad.cat([actor_state, critic_state], -1)
 
     def sequence(self, obs, state, starts):
-        """Steps (T, B, obs) from `state` through the resets in `starts`: features (T, B, H)."""
-        states, _ = self.rnn.scan(self.encoder(obs), state, starts)
-        return states[..., :self.hidden_size]
+        """Steps (T, B, obs) from `state` through the resets in `starts`: actor and critic
+        features, each (T, B, rnn_hidden_size)."""
+        if self.critic_core is None:
+            features = self.core.sequence(obs, state, starts)
+            return features, features
+        S = self.core_size
+        return (self.core.sequence(obs, state[:, :S], starts),
+                self.critic_core.sequence(obs, state[:, S:], starts))
 
     def to_env(self, action):
         return action if self.discrete else action.clamp(self.low, self.high)
@@ -121,7 +154,8 @@ class RecurrentPolicy:
             obs = obs.reshape(obs.shape[0], -1).float()
             if self.state is None or self.state.shape[0] != obs.shape[0]:
                 self.reset(obs.shape[0])
-            features, self.state = self.agent.step(self.obs_norm(obs) if self.obs_norm is not None else obs, self.state)
+            features, _, self.state = self.agent.step(self.obs_norm(obs) if self.obs_norm is not None else obs,
+                                                      self.state)
             return self.agent.to_env(self.agent.dist(features).mode())
 
 
@@ -131,7 +165,8 @@ def policy(agent: Agent, obs_norm=None):
 
 def build(args: Args, env):
     obs_dim = int(math.prod(env.single_observation_space.shape))
-    agent = Agent(obs_dim, env.single_action_space, args.hidden_sizes, args.rnn, args.rnn_hidden_size, args.device)
+    agent = Agent(obs_dim, env.single_action_space, args.hidden_sizes, args.rnn, args.rnn_hidden_size,
+                  args.shared_rnn, args.device)
     obs_norm = RunningMeanStd((obs_dim,), device=args.device) if args.norm_obs else None
     return agent, obs_norm
 
@@ -156,10 +191,10 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
         for step in range(args.num_steps):
             buf.obs[step] = next_obs
             buf.starts[step] = starts
-            features, state = agent.step(next_obs, state, starts)
-            dist = agent.dist(features)
+            actor, critic, state = agent.step(next_obs, state, starts)
+            dist = agent.dist(actor)
             action = dist.sample(rng)
-            buf.values[step] = agent.value(features)
+            buf.values[step] = agent.value(critic)
             buf.actions[step] = action
             buf.logprobs[step] = agent.log_prob_entropy(dist, action)[0]
             raw_obs, reward, terminated, truncated, info = env.step(agent.to_env(action).numpy())
@@ -172,8 +207,8 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
             if truncated.any():
                 # Cut by the time limit: bootstrap from the value of the state it was cut in, seen
                 # with the memory the policy had then.
-                final_features, _ = agent.step(observe(info["final_obs"]), state)
-                reward = reward + args.gamma * agent.value(final_features) * ad.tensor(truncated, device=args.device).float()
+                _, final, _ = agent.step(observe(info["final_obs"]), state)
+                reward = reward + args.gamma * agent.value(final) * ad.tensor(truncated, device=args.device).float()
             buf.rewards[step] = reward
             starts = terminated | truncated
             buf.dones[step] = ad.tensor(starts, device=args.device).float()
@@ -248,8 +283,8 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                                                    observe, reward_scaler, on_step)
         global_step += args.batch_size
         with ad.no_grad():
-            features, _ = agent.step(next_obs, state, starts)
-            advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(features),
+            _, critic, _ = agent.step(next_obs, state, starts)
+            advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(critic),
                                               args.gamma, args.gae_lambda)
         # -- update: epochs over minibatches of whole sub-env sequences ------------------------------
         clipfracs = []
@@ -257,11 +292,11 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             order = ad.randperm(args.num_envs, rng, args.device).numpy()
             for begin in range(0, args.num_envs, per_minibatch):
                 mb = order[begin:begin + per_minibatch]
-                features = agent.sequence(buf.obs[:, mb], buf.initial_state[mb], buf.starts[:, mb])
-                dist = agent.dist(features)
+                actor, critic = agent.sequence(buf.obs[:, mb], buf.initial_state[mb], buf.starts[:, mb])
+                dist = agent.dist(actor)
                 newlogprob, entropy = agent.log_prob_entropy(dist, buf.actions[:, mb])
                 loss, stats = ppo.clipped_loss(args, newlogprob.reshape(-1), entropy.reshape(-1),
-                                               agent.value(features).reshape(-1), buf.logprobs[:, mb].reshape(-1),
+                                               agent.value(critic).reshape(-1), buf.logprobs[:, mb].reshape(-1),
                                                advantages[:, mb].reshape(-1), returns[:, mb].reshape(-1),
                                                buf.values[:, mb].reshape(-1))
                 clipfracs.append(stats["clipfrac"])

@@ -77,6 +77,20 @@ def load_run(run_dir):
     return args, module.policy(model, obs_norm), state
 
 
+def _renderable(env_id) -> str:
+    """The Gymnasium id that renders `env_id`, or a ConfigError saying it has none."""
+    import gymnasium as gym
+
+    import envs
+
+    gym_id = envs.gymnasium_id(env_id)
+    if gym_id not in gym.registry:
+        raise ConfigError(f"--render draws episodes with Gymnasium's own renderer, and {env_id} has no "
+                          "Gymnasium counterpart; envs that can render: CartPole, Pendulum, MountainCar, "
+                          "MountainCarContinuous, Acrobot and other Gymnasium ids")
+    return gym_id
+
+
 def render_episode(act, env_id, path, seed=0):
     """Write one episode of the policy as an animated GIF, rendered by Gymnasium's own env
     (same dynamics) and encoded by Pillow: `pip install -e '.[render]'`."""
@@ -87,11 +101,13 @@ def render_episode(act, env_id, path, seed=0):
 
         import envs
 
-        env = gym.make(envs.gymnasium_id(env_id), render_mode="rgb_array")
+        env = gym.make(_renderable(env_id), render_mode="rgb_array")
         obs, _ = env.reset(seed=seed)
         frames = [env.render()]
     except (ImportError, gym.error.DependencyNotInstalled) as e:
         raise ConfigError(f"--render needs the render extra (pip install -e '.[render]'): {e}") from None
+    if hasattr(act, "reset"):  # a recurrent policy: fresh memory for the episode
+        act.reset(1)
     done = False
     while not done:
         action = act(ad.tensor(obs[None])).numpy()[0]
@@ -115,15 +131,18 @@ def main(argv=None) -> int:
         if ns.episodes <= 0:
             raise ConfigError(f"--episodes must be positive, got {ns.episodes}")
         args, act, _ = load_run(ns.run_dir)
+        if ns.render:
+            _renderable(args.env_id)  # before the evaluation, not after it
         returns, _ = evaluate(act, args.env_id, ns.episodes, ns.seed, args.device)
+        mean = sum(returns) / len(returns)
+        std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5
+        print(f"eval: {mean:.2f} ± {std:.2f} over {len(returns)} episodes")
+        if ns.render:
+            path = render_episode(act, args.env_id, os.path.join(ns.run_dir, "episode.gif"), ns.seed)
+            print(f"episode written to {path}")
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    mean = sum(returns) / len(returns)
-    std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5
-    print(f"eval: {mean:.2f} ± {std:.2f} over {len(returns)} episodes")
-    if ns.render:
-        print(f"episode written to {render_episode(act, args.env_id, os.path.join(ns.run_dir, 'episode.gif'), ns.seed)}")
     return 0
 
 

@@ -24,9 +24,9 @@ class Recorder:
         return out
 
 
-def rollout(env_id, rnn, seed=0, num_envs=6, num_steps=40, **env_params):
+def rollout(env_id, rnn, seed=0, num_envs=6, num_steps=40, shared_rnn=False, **env_params):
     args = rppo.Args(env_id=env_id, num_envs=num_envs, num_steps=num_steps, num_minibatches=1, rnn=rnn,
-                     rnn_hidden_size=8, hidden_sizes=(8,), seed=seed)
+                     rnn_hidden_size=8, hidden_sizes=(8,), seed=seed, shared_rnn=shared_rnn)
     env = Recorder(envs.make(env_id, num_envs=num_envs, seed=seed, **env_params))
     agent, _ = rppo.build(args, env)
     buf = rppo.RecurrentRollout(num_steps, num_envs, (2,), (), "int64", agent.state_size)
@@ -36,29 +36,29 @@ def rollout(env_id, rnn, seed=0, num_envs=6, num_steps=40, **env_params):
     return args, env, agent, buf, carry
 
 
-@pytest.mark.parametrize("rnn", ["gru", "lstm"])
-def test_replaying_a_rollout_gives_the_values_and_log_probs_it_acted_with(rnn):
+@pytest.mark.parametrize("rnn, shared_rnn", [("gru", False), ("lstm", False), ("gru", True)])
+def test_replaying_a_rollout_gives_the_values_and_log_probs_it_acted_with(rnn, shared_rnn):
     # MemoryCue episodes last 3-6 steps here, so every sub-env resets several times, at its own steps.
-    _, _, agent, buf, carry = rollout("MemoryCue", rnn, min_length=2, max_length=5)
+    _, _, agent, buf, carry = rollout("MemoryCue", rnn, shared_rnn=shared_rnn, min_length=2, max_length=5)
     starts = buf.starts
     assert starts[0].all() and starts[1:].sum() > 30
     assert len({tuple(np.flatnonzero(starts[:, b])) for b in range(starts.shape[1])}) > 1
     with ad.no_grad():
-        features = agent.sequence(buf.obs, buf.initial_state, starts)
-        values = agent.value(features)
-        logprobs = agent.dist(features).log_prob(buf.actions)
+        actor, critic = agent.sequence(buf.obs, buf.initial_state, starts)
+        values = agent.value(critic)
+        logprobs = agent.dist(actor).log_prob(buf.actions)
     np.testing.assert_allclose(values.numpy(), buf.values.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(logprobs.numpy(), buf.logprobs.numpy(), rtol=1e-5, atol=1e-6)
     # Without the resets, the same replay disagrees: the starts carry information.
     with ad.no_grad():
-        unreset = agent.value(agent.sequence(buf.obs, buf.initial_state, None))
+        unreset = agent.value(agent.sequence(buf.obs, buf.initial_state, None)[1])
     assert np.abs(unreset.numpy() - buf.values.numpy()).max() > 1e-4
 
 
 def test_the_next_rollout_starts_from_the_state_the_last_one_ended_in():
-    args, env, agent, buf, carry = rollout("MemoryCue", "gru", min_length=2, max_length=5)
+    args, env, agent, buf, carry = rollout("MemoryCue", "gru", shared_rnn=True, min_length=2, max_length=5)
     with ad.no_grad():
-        states, final = agent.rnn.scan(agent.encoder(buf.obs), buf.initial_state, buf.starts)
+        states, final = agent.core.rnn.scan(agent.core.encoder(buf.obs), buf.initial_state, buf.starts)
     np.testing.assert_allclose(carry[2].numpy(), final.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(carry[3], buf.dones.numpy()[-1].astype(bool))
     second = rppo.RecurrentRollout(args.num_steps, args.num_envs, (2,), (), "int64", agent.state_size)
@@ -68,15 +68,15 @@ def test_the_next_rollout_starts_from_the_state_the_last_one_ended_in():
 
 
 def test_truncated_steps_bootstrap_with_the_memory_the_policy_had():
-    args, env, agent, buf, _ = rollout("CartPoleNoVel", "gru", max_episode_steps=7)
+    args, env, agent, buf, _ = rollout("CartPoleNoVel", "gru", shared_rnn=True, max_episode_steps=7)
     with ad.no_grad():
-        states, _ = agent.rnn.scan(agent.encoder(buf.obs), buf.initial_state, buf.starts)
+        states, _ = agent.core.rnn.scan(agent.core.encoder(buf.obs), buf.initial_state, buf.starts)
     checked = 0
     for t, info in enumerate(env.infos):
         for b in np.flatnonzero(info.get("_final_obs", np.zeros(args.num_envs, bool))):
             with ad.no_grad():
-                features, _ = agent.step(ad.tensor(info["final_obs"][b:b + 1]), states[t, b:b + 1])
-                expected = 1.0 + args.gamma * float(agent.value(features)[0])
+                _, critic, _ = agent.step(ad.tensor(info["final_obs"][b:b + 1]), states[t, b:b + 1])
+                expected = 1.0 + args.gamma * float(agent.value(critic)[0])
             assert float(buf.rewards[t, b]) == pytest.approx(expected, rel=1e-5)
             checked += 1
     assert checked >= args.num_envs * 4  # every sub-env was cut at 7 steps, several times

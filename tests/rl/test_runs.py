@@ -14,7 +14,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import autodiff as ad
-from algos import ppo
+from algos import ppo, rppo
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -83,6 +83,24 @@ def test_evaluate_renders_an_episode_as_a_gif(tmp_path):
         assert gif.n_frames > 5 and gif.size == (600, 400)  # Gymnasium's CartPole canvas
 
 
+def test_recurrent_ppo_run_through_the_cli(tmp_path):
+    result = cli("rppo", "MemoryCue", "--total-timesteps", "4096", "--num-envs", "8", "--num-steps", "32",
+                 "--eval-episodes", "5", "--run-name", "mem", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert " over 5 episodes" in result.stdout
+    directory = tmp_path / "runs" / "mem"
+    assert json.loads((directory / "config.json").read_text())["algo"] == "rppo"
+    state = ad.load(directory / "checkpoint.npz")
+    assert state["rnn_state"].shape == (8, 128)  # actor and critic GRU states, 64 each
+    evaluated = subprocess.run([sys.executable, "-m", "rl.evaluate", str(directory), "--episodes", "3"],
+                               capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
+    assert evaluated.returncode == 0 and "over 3 episodes" in evaluated.stdout, evaluated.stderr
+    render = subprocess.run([sys.executable, "-m", "rl.evaluate", str(directory), "--render"],
+                            capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
+    assert render.returncode == 2 and "MemoryCue has no Gymnasium counterpart" in render.stderr
+    assert "Traceback" not in render.stderr
+
+
 def test_resume_continues_the_same_curves(tmp_path):
     first = cli("ppo", "CartPole", "--total-timesteps", "2048", "--num-envs", "8", "--num-steps", "32",
                 "--eval-episodes", "0", "--run-name", "r", cwd=tmp_path)
@@ -96,22 +114,24 @@ def test_resume_continues_the_same_curves(tmp_path):
     assert ad.load(tmp_path / "runs" / "r" / "checkpoint.npz")["global_step"] == 4096
 
 
-def test_resume_is_bit_for_bit():
+@pytest.mark.parametrize("module, env_id", [(ppo, "Pendulum"), (rppo, "PendulumNoVel")])
+def test_resume_is_bit_for_bit(module, env_id):
     """Training stopped after 3 iterations and resumed from the snapshot ends exactly where an
-    uninterrupted run ends: parameters, optimizer, RNG and env state all come back."""
-    args = ppo.Args(env_id="Pendulum", total_timesteps=6 * 512, num_envs=4, num_steps=128, norm_obs=True,
-                    norm_reward=True, seed=3)
-    straight, _ = ppo.train(args)
+    uninterrupted run ends: parameters, optimizer, RNG and env state (and the recurrent state)
+    all come back."""
+    args = module.Args(env_id=env_id, total_timesteps=6 * 512, num_envs=4, num_steps=128, norm_obs=True,
+                       norm_reward=True, seed=3, num_minibatches=2)
+    straight, _ = module.train(args)
     snapshots = []
 
     def stop_after_three(step, snapshot):
         snapshots.append(snapshot())
         return len(snapshots) < 3
 
-    ppo.train(args, callback=stop_after_three)
+    module.train(args, callback=stop_after_three)
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"numbarl-resume-{os.getpid()}.npz"
     ad.save(snapshots[-1], path)  # through the file format, as the CLI does
-    resumed, _ = ppo.train(args, resume=ad.load(path))
+    resumed, _ = module.train(args, resume=ad.load(path))
     path.unlink()
     for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)

@@ -99,31 +99,30 @@ class Args:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
 
 
-class Agent(nn.Module):
-    """Separate actor and critic MLPs with PPO's initialisation (sqrt 2 hidden, 0.01 policy head,
-    1 value head); a state-independent log-std for continuous actions."""
+class Heads:
+    """What PPO's agents share (this one and the recurrent one in algos/rppo.py): the action
+    distribution from the actor's output, the value from the critic's, and the action space
+    bookkeeping. A subclass sets `self.actor` and `self.critic` after `_action_space()`."""
 
-    def __init__(self, obs_dim, action_space, hidden_sizes=(64, 64), device="cpu"):
-        super().__init__()
+    def _action_space(self, action_space, device):
+        """Set up discrete or continuous actions; returns the actor's output size."""
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         n_out = int(action_space.n) if self.discrete else int(action_space.shape[0])
-        sizes = [obs_dim, *hidden_sizes]
-        self.critic = nn.MLP(sizes + [1], "tanh", output_gain=1.0, device=device)
-        self.actor = nn.MLP(sizes + [n_out], "tanh", output_gain=0.01, device=device)
         if not self.discrete:
             self.actor_logstd = nn.Parameter(ad.zeros(1, n_out, device=device))
             self.low, self.high = action_space.low, action_space.high
+        return n_out
 
     def to_env(self, action):
         """Continuous actions are sampled unbounded (so log-probs stay exact) and clipped to the
         action space only when sent to the env."""
         return action if self.discrete else action.clamp(self.low, self.high)
 
-    def value(self, obs):
-        return self.critic(obs).squeeze(-1)
+    def value(self, x):
+        return self.critic(x).squeeze(-1)
 
-    def dist(self, obs):
-        out = self.actor(obs)
+    def dist(self, x):
+        out = self.actor(x)
         if self.discrete:
             return Categorical(logits=out)
         return Normal(out, self.actor_logstd.exp())
@@ -132,6 +131,18 @@ class Agent(nn.Module):
         if self.discrete:
             return dist.log_prob(actions), dist.entropy()
         return dist.log_prob(actions).sum(-1), dist.entropy().sum(-1)
+
+
+class Agent(Heads, nn.Module):
+    """Separate actor and critic MLPs with PPO's initialisation (sqrt 2 hidden, 0.01 policy head,
+    1 value head); a state-independent log-std for continuous actions."""
+
+    def __init__(self, obs_dim, action_space, hidden_sizes=(64, 64), device="cpu"):
+        super().__init__()
+        n_out = self._action_space(action_space, device)
+        sizes = [obs_dim, *hidden_sizes]
+        self.critic = nn.MLP(sizes + [1], "tanh", output_gain=1.0, device=device)
+        self.actor = nn.MLP(sizes + [n_out], "tanh", output_gain=0.01, device=device)
 
 
 def policy(agent: Agent, obs_norm=None):
@@ -178,12 +189,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     buf = RolloutBuffer(args.num_steps, args.num_envs, (obs_dim,), () if discrete else act_space.shape,
                         "int64" if discrete else "float32", args.device)
 
-    def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
-
-    def observe(raw):
-        o = as_batch(raw)
-        return obs_norm(o) if obs_norm is not None else o
+    as_batch, observe = observers(args, obs_dim, obs_norm)
 
     global_step, first_iteration, iteration = 0, 1, 0
     if resume is None:
@@ -191,24 +197,14 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         if obs_norm is not None:
             obs_norm.update(as_batch(raw_obs))
     else:
-        agent.load_state_dict(resume["agent"])
-        optimizer.load_state_dict(resume["optimizer"])
-        for name, part in (("schedule", schedule), ("obs_norm", obs_norm), ("reward_scaler", reward_scaler)):
-            if part is not None:
-                part.load_state_dict(resume[name])
-        rng.set_state(resume["rng"])
-        env.set_state(resume["env"])
-        raw_obs = resume["next_obs"]
-        global_step, first_iteration = int(resume["global_step"]), int(resume["iteration"]) + 1
+        raw_obs, global_step, first_iteration = restore(resume, env, rng, agent=agent, optimizer=optimizer,
+                                                        schedule=schedule, obs_norm=obs_norm,
+                                                        reward_scaler=reward_scaler)
     next_obs = observe(raw_obs)
 
     def snapshot():
-        return {"algo": "ppo", "global_step": global_step, "iteration": iteration,
-                "agent": agent.state_dict(), "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict() if schedule else None,
-                "obs_norm": obs_norm.state_dict() if obs_norm else None,
-                "reward_scaler": reward_scaler.state_dict() if reward_scaler else None,
-                "rng": rng.get_state(), "env": env.get_state(), "next_obs": raw_obs}
+        return checkpoint("ppo", global_step, iteration, raw_obs, env, rng, agent=agent, optimizer=optimizer,
+                          schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler)
 
     start, start_step = time.perf_counter(), global_step
     for iteration in range(first_iteration, args.num_iterations + 1):
@@ -269,6 +265,38 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         if callback is not None and callback(global_step, snapshot) is False:
             break
     return agent, obs_norm
+
+
+def observers(args, obs_dim, obs_norm):
+    """(as_batch, observe): raw env observations as a float32 (num_envs, obs_dim) tensor on the
+    device, and the same normalised when observation normalisation is on."""
+    def as_batch(raw):
+        return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
+
+    def observe(raw):
+        o = as_batch(raw)
+        return obs_norm(o) if obs_norm is not None else o
+
+    return as_batch, observe
+
+
+def checkpoint(algo, global_step, iteration, raw_obs, env, rng, **parts):
+    """Everything needed to resume bit for bit: the parts' state dicts (None for parts that are
+    off), RNG and env state, counters and the observation the next step acts on."""
+    return {"algo": algo, "global_step": global_step, "iteration": iteration, "rng": rng.get_state(),
+            "env": env.get_state(), "next_obs": raw_obs,
+            **{name: None if part is None else part.state_dict() for name, part in parts.items()}}
+
+
+def restore(resume, env, rng, **parts):
+    """Load a snapshot's state into the training objects (None parts are off in this run); returns
+    (raw next observation, global step, first iteration to run)."""
+    for name, part in parts.items():
+        if part is not None:
+            part.load_state_dict(resume[name])
+    rng.set_state(resume["rng"])
+    env.set_state(resume["env"])
+    return resume["next_obs"], int(resume["global_step"]), int(resume["iteration"]) + 1
 
 
 def clipped_loss(args, newlogprob, entropy, newvalue, old_logprob, advantages, returns, old_values):

@@ -18,12 +18,10 @@ import math
 import time
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 
 import autodiff as ad
 from autodiff import nn, optim
-from autodiff.distributions import Categorical, Normal
 
 from . import ppo
 from .normalize import RewardScaler, RunningMeanStd
@@ -76,7 +74,7 @@ class Core(nn.Module):
         return states[..., :self.hidden_size]
 
 
-class Agent(nn.Module):
+class Agent(ppo.Heads, nn.Module):
     """A recurrent core (encoder MLP -> GRU/LSTM) under linear actor and critic heads, PPO's
     initialisation on the linear layers and PyTorch's on the cell. With `shared_rnn` False the
     critic has a core of its own (as SB3-contrib's default), so value errors do not reshape the
@@ -85,15 +83,11 @@ class Agent(nn.Module):
     def __init__(self, obs_dim, action_space, hidden_sizes=(64,), rnn="gru", rnn_hidden_size=64,
                  shared_rnn=False, device="cpu"):
         super().__init__()
-        self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        n_out = int(action_space.n) if self.discrete else int(action_space.shape[0])
+        n_out = self._action_space(action_space, device)
         self.core = Core(obs_dim, hidden_sizes, rnn, rnn_hidden_size, device)
         self.critic_core = None if shared_rnn else Core(obs_dim, hidden_sizes, rnn, rnn_hidden_size, device)
         self.actor = nn.Linear(rnn_hidden_size, n_out, gain=0.01, device=device)
         self.critic = nn.Linear(rnn_hidden_size, 1, gain=1.0, device=device)
-        if not self.discrete:
-            self.actor_logstd = nn.Parameter(ad.zeros(1, n_out, device=device))
-            self.low, self.high = action_space.low, action_space.high
         self.core_size = self.core.state_size
         self.state_size = self.core_size * (1 if shared_rnn else 2)
 
@@ -123,20 +117,6 @@ class Agent(nn.Module):
         S = self.core_size
         return (self.core.sequence(obs, state[:, :S], starts),
                 self.critic_core.sequence(obs, state[:, S:], starts))
-
-    def to_env(self, action):
-        return action if self.discrete else action.clamp(self.low, self.high)
-
-    def value(self, features):
-        return self.critic(features).squeeze(-1)
-
-    def dist(self, features):
-        out = self.actor(features)
-        if self.discrete:
-            return Categorical(logits=out)
-        return Normal(out, self.actor_logstd.exp())
-
-    log_prob_entropy = ppo.Agent.log_prob_entropy
 
 
 class RecurrentPolicy:
@@ -234,12 +214,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                            () if agent.discrete else env.single_action_space.shape,
                            "int64" if agent.discrete else "float32", agent.state_size, args.device)
 
-    def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
-
-    def observe(raw):
-        o = as_batch(raw)
-        return obs_norm(o) if obs_norm is not None else o
+    as_batch, observe = ppo.observers(args, obs_dim, obs_norm)
 
     global_step, first_iteration, iteration = 0, 1, 0
     if resume is None:
@@ -249,26 +224,16 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         state = agent.initial_state(args.num_envs, args.device)
         starts = np.ones(args.num_envs, np.bool_)
     else:
-        agent.load_state_dict(resume["agent"])
-        optimizer.load_state_dict(resume["optimizer"])
-        for name, part in (("schedule", schedule), ("obs_norm", obs_norm), ("reward_scaler", reward_scaler)):
-            if part is not None:
-                part.load_state_dict(resume[name])
-        rng.set_state(resume["rng"])
-        env.set_state(resume["env"])
-        raw_obs = resume["next_obs"]
+        raw_obs, global_step, first_iteration = ppo.restore(resume, env, rng, agent=agent, optimizer=optimizer,
+                                                            schedule=schedule, obs_norm=obs_norm,
+                                                            reward_scaler=reward_scaler)
         state = ad.tensor(resume["rnn_state"], device=args.device)
         starts = np.asarray(resume["starts"], np.bool_)
-        global_step, first_iteration = int(resume["global_step"]), int(resume["iteration"]) + 1
     next_obs = observe(raw_obs)
 
     def snapshot():
-        return {"algo": "rppo", "global_step": global_step, "iteration": iteration,
-                "agent": agent.state_dict(), "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict() if schedule else None,
-                "obs_norm": obs_norm.state_dict() if obs_norm else None,
-                "reward_scaler": reward_scaler.state_dict() if reward_scaler else None,
-                "rng": rng.get_state(), "env": env.get_state(), "next_obs": raw_obs,
+        return {**ppo.checkpoint("rppo", global_step, iteration, raw_obs, env, rng, agent=agent, optimizer=optimizer,
+                                 schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler),
                 "rnn_state": state.numpy(), "starts": starts}
 
     def on_step(step, raw, info):

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-W, H, LEFT, RIGHT, TOP, BOTTOM = 640, 320, 60, 20, 20, 40
+W, H, LEFT, RIGHT, TOP, BOTTOM = 640, 320, 60, 36, 20, 40
 
 
 def read(run_dir, tag):
@@ -37,10 +37,18 @@ def binned(steps, values, bins=40):
     return ((edges[:-1] + edges[1:]) / 2)[keep], means
 
 
+def nice_ticks(lo, hi, n=5):
+    """Round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi]."""
+    raw = (hi - lo) / max(n - 1, 1) or 1.0
+    power = 10 ** np.floor(np.log10(raw))
+    step = power * min((m for m in (1, 2, 5, 10) if m * power >= raw), default=10)
+    return np.arange(np.floor(lo / step) * step, hi + step * 0.999, step)
+
+
 def svg(curves, labels, tag):
-    x_max = max(x.max() for x, _ in curves)
-    y_min = min(min(y.min() for _, y in curves), 0.0)
-    y_max = max(y.max() for _, y in curves)
+    xs = nice_ticks(0, max(x.max() for x, _ in curves))
+    ys = nice_ticks(min(min(y.min() for _, y in curves), 0.0), max(y.max() for _, y in curves))
+    x_max, y_min, y_max = xs[-1], ys[0], ys[-1]
 
     def px(x, y):
         return (LEFT + (W - LEFT - RIGHT) * x / x_max,
@@ -48,12 +56,11 @@ def svg(curves, labels, tag):
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" '
              f'font-size="11"><rect width="{W}" height="{H}" fill="white"/>']
-    for i in range(5):  # grid and tick labels
-        y = y_min + (y_max - y_min) * i / 4
+    for y in ys:  # grid and tick labels
         _, py = px(0, y)
         parts.append(f'<line x1="{LEFT}" y1="{py:.1f}" x2="{W - RIGHT}" y2="{py:.1f}" stroke="#ddd"/>'
-                     f'<text x="{LEFT - 6}" y="{py + 4:.1f}" text-anchor="end">{y:.3g}</text>')
-        x = x_max * i / 4
+                     f'<text x="{LEFT - 6}" y="{py + 4:.1f}" text-anchor="end">{y:g}</text>')
+    for x in xs:
         qx, _ = px(x, y_min)
         parts.append(f'<text x="{qx:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{x:,.0f}</text>')
     parts.append(f'<text x="{(W + LEFT) / 2}" y="{H - 6}" text-anchor="middle">env steps</text>'

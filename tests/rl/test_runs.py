@@ -177,3 +177,11 @@ def test_solves_cartpole_with_default_settings(algo, seed, tmp_path):
     assert result.returncode == 0, result.stderr
     mean = float(result.stdout.split("eval: ")[1].split(" ")[0])
     assert mean >= 475, result.stdout
+
+
+@pytest.mark.parametrize("env_id, solved", [("CartPoleNoVel", 475), ("MemoryCue", 0.95)])
+def test_recurrent_ppo_solves_partially_observed_envs_with_default_settings(env_id, solved, tmp_path):
+    result = cli("rppo", env_id, "--seed", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    mean = float(result.stdout.split("eval: ")[1].split(" ")[0])
+    assert mean >= solved, result.stdout

@@ -44,10 +44,10 @@ class Args(ppo.Args):
     """minibatches each rollout is split into, by sub-environment: each holds whole sequences"""
 
     def validate(self):
-        super().validate()
-        if self.num_envs % self.num_minibatches:
+        if self.num_envs > 0 and self.num_minibatches > 0 and self.num_envs % self.num_minibatches:
             raise ValueError(f"recurrent minibatches hold whole sub-env sequences, so num_envs ({self.num_envs}) "
                              f"must split into {self.num_minibatches} equal groups; choose a divisor of {self.num_envs}")
+        super().validate()
         if self.rnn not in ("gru", "lstm"):
             raise ValueError(f"rnn must be gru or lstm, got {self.rnn!r}")
         if self.rnn_hidden_size <= 0:

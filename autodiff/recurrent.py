@@ -7,6 +7,10 @@ sequences are ordered longest first, step t runs the cell on the ones still goin
 others' states are carried unchanged. So padding costs no work, its outputs are zeros, and its
 inputs get exactly zero gradient.
 
+A layer runs a whole sequence as one op (RecurrentScan in autodiff/ops/recurrent.py: its forward
+and backward-through-time loops call the backend directly, recording nothing per step); a cell
+called step by step (acting in an env) is three ops per call.
+
 Tensors are time-major, (T, B, features), as PyTorch's default; states are (B, H).
 """
 

@@ -18,8 +18,19 @@ import gymnasium as gym
 
 from autodiff.backend.cpu import keep_freed_memory_in_the_heap
 
+from .cuda_driver import CudaDriver, cuda_available
 from .driver import load_driver
 from .rng import seed_streams
+
+def _on_device(array) -> bool:
+    """A GPU array: numba's (or its simulator's, which has copy_to_host but not the interface), or
+    any other library's that speaks the CUDA array interface (CuPy, PyTorch)."""
+    return hasattr(array, "__cuda_array_interface__") or hasattr(array, "copy_to_host")
+
+
+_STATE = ("state", "t", "rng", "ep_return", "ep_length")  # what get_state / set_state carry
+_ARRAYS = _STATE + ("_obs", "_final_obs", "_reward", "_terminated", "_truncated", "_done_return",
+                    "_done_length")
 
 # From this many sub-envs the driver may step them on all cores. Measured on 2 cores (BENCHMARKS.md):
 # idle, two threads win from ~512 sub-envs (1.6x at 1,024, 2x at 4,096); with another process
@@ -54,13 +65,15 @@ class BatchedEnv(VectorEnv):
         name = type(self).__name__
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"{name}: num_envs must be a positive integer, got {num_envs!r}")
-        if device == "auto":
+        if device not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"{name}: unknown device {device!r}; valid: cpu, cuda, auto")
+        if device != "cpu" and not cuda_available():
+            if device == "cuda":
+                raise ValueError(f"{name}: device 'cuda' needs an NVIDIA GPU and numba-cuda (pip install "
+                                 "'numbarl[cuda]'), or numba's simulator (NUMBA_ENABLE_CUDASIM=1), and this "
+                                 "machine has neither; valid here: cpu, auto")
             device = "cpu"
-        if device == "cuda":
-            raise ValueError(f"{name}: device 'cuda' is not available for envs yet (the CUDA env kernels "
-                             "are not built yet); valid: cpu, auto")
-        if device != "cpu":
-            raise ValueError(f"{name}: unknown device {device!r}; valid: cpu, auto")
+        device = "cuda" if device == "auto" else device
         unknown = sorted(set(params) - set(self.Params._fields))
         if unknown:
             raise TypeError(f"{name} has no parameter {', '.join(map(repr, unknown))}; "
@@ -84,22 +97,44 @@ class BatchedEnv(VectorEnv):
         self._terminated, self._truncated = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
         self._done_return, self._done_length = np.zeros(n), np.zeros(n, np.int64)
         self._discrete = isinstance(self.single_action_space, gym.spaces.Discrete)
+        self._needs_reset = True
+        if device == "cuda":
+            self._to_device()
+            return
         keep_freed_memory_in_the_heap()  # the arrays a step returns are fresh: reuse heap pages
         self._driver = load_driver(type(self).__module__)
         self._step_all = self._driver.step_parallel if n >= PARALLEL_FROM else self._driver.step_serial
         self._adaptive = n >= PARALLEL_FROM  # False pins the driver in _step_all (tests, benchmarks)
         self._calls, self._next_probe, self._interval = 0, 0, ADAPT_EVERY
         self._probe, self._probe_left = ([], []), 0
-        self._needs_reset = True
+
+    def _to_device(self):
+        """device='cuda': the same arrays, on the GPU, stepped by the same dynamics compiled into
+        CUDA kernels (envs/cuda_driver.py), one thread per sub-env."""
+        from numba import cuda
+
+        for name in _ARRAYS:
+            setattr(self, name, cuda.to_device(getattr(self, name)))
+        self._done = cuda.device_array(self.num_envs, np.bool_)
+        self._driver = CudaDriver(type(self).__module__, self.num_envs)
+        self._adaptive = False
+
+    def _mask(self, value: bool):
+        mask = np.full(self.num_envs, value, np.bool_)
+        if self.device == "cuda":
+            from numba import cuda
+
+            return cuda.to_device(mask)
+        return mask
 
     # -- the Gymnasium API ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start a new episode in every sub-env (reproducibly, given `seed`)."""
         super().reset(seed=seed)
         if seed is not None:
-            self.rng[:] = seed_streams(seed, self.num_envs)
+            self._write("rng", seed_streams(seed, self.num_envs))
         self._driver.reset_all(self.state, self.t, self.rng, self.params, self._obs, self.ep_return,
-                               self.ep_length, np.ones(self.num_envs, np.bool_))
+                               self.ep_length, self._mask(True))
         self._needs_reset = False
         return self._out(self._obs), {}
 
@@ -107,6 +142,8 @@ class BatchedEnv(VectorEnv):
         if self._needs_reset:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()")
         actions = self._check_actions(actions)
+        if self.device == "cuda":
+            return self._step_cuda(actions)
         kernel, probing = self._step_all, False
         if self._adaptive:
             if self._probe_left == 0 and self._calls >= self._next_probe:
@@ -131,6 +168,18 @@ class BatchedEnv(VectorEnv):
         return (self._out(self._obs), self._out(self._reward), self._out(self._terminated),
                 self._out(self._truncated), info)
 
+    def _step_cuda(self, actions):
+        """One kernel launch and nothing copied to the host: the returned arrays and the info's
+        are the env's own device arrays, valid until the next step. info always holds
+        final_obs, the episode totals and their mask (terminated | truncated), so that reading
+        them needs no check on the host."""
+        self._driver.step_all(self.state, self.t, self.rng, actions, self.params, self.max_steps, self._obs,
+                              self._reward, self._terminated, self._truncated, self._final_obs, self.ep_return,
+                              self.ep_length, self._done_return, self._done_length, self._done)
+        info = {"final_obs": self._final_obs, "_final_obs": self._done,
+                "episode": {"r": self._done_return, "l": self._done_length}, "_episode": self._done}
+        return self._obs, self._reward, self._terminated, self._truncated, info
+
     def _record_probe(self, parallel: int, seconds: float):
         """Keep the driver whose median probe step was faster (median: the first parallel call
         also starts the thread pool); a parallel step 3x slower than a serial one ends the probe."""
@@ -151,13 +200,37 @@ class BatchedEnv(VectorEnv):
         self.closed = True
 
     def _out(self, array):
-        return array.copy() if self.copy else array
+        return array.copy() if self.copy and self.device == "cpu" else array
+
+    def _write(self, name: str, value):
+        target = getattr(self, name)
+        if self.device == "cuda":
+            target.copy_to_device(np.ascontiguousarray(value, dtype=target.dtype))
+        else:
+            target[...] = value
 
     def _check_actions(self, actions):
-        """Bad actions get a sentence naming the env and the space, never a crash in compiled code."""
+        """Bad actions get a sentence naming the env and the space, never a crash in compiled code.
+        Actions already on the GPU are checked for shape and dtype only (their values would need
+        a copy to the host); the dynamics take any value without crashing."""
         name, space = type(self).__name__, self.single_action_space
-        a = np.asarray(actions)
         expected = (self.num_envs,) + (() if self._discrete else space.shape)
+        if self.device == "cuda" and _on_device(actions):
+            kinds = "iu" if self._discrete else "f"
+            if tuple(actions.shape) != expected or np.dtype(actions.dtype).kind not in kinds:
+                raise ValueError(f"{name}: device actions must have shape {expected} and "
+                                 f"{'an integer' if self._discrete else 'a float'} dtype for {space}, "
+                                 f"got shape {tuple(actions.shape)} and dtype {actions.dtype}")
+            return actions
+        checked = self._check_host_actions(actions, name, space, expected)
+        if self.device == "cuda":
+            from numba import cuda
+
+            return cuda.to_device(checked)
+        return checked
+
+    def _check_host_actions(self, actions, name, space, expected):
+        a = np.asarray(actions)
         if a.shape != expected:
             raise ValueError(f"{name}: actions must have shape {expected} for {self.num_envs} sub-envs "
                              f"of action space {space}, got shape {a.shape}")
@@ -180,24 +253,24 @@ class BatchedEnv(VectorEnv):
 
     # -- state, for tests, checkpoints and users -------------------------------------------------------
     def get_state(self) -> dict:
-        """Everything that determines the sub-envs' futures, as arrays (a copy)."""
-        return {"state": self.state.copy(), "t": self.t.copy(), "rng": self.rng.copy(),
-                "ep_return": self.ep_return.copy(), "ep_length": self.ep_length.copy()}
+        """Everything that determines the sub-envs' futures, as host arrays (a copy)."""
+        host = (lambda a: a.copy_to_host()) if self.device == "cuda" else (lambda a: a.copy())
+        return {key: host(getattr(self, key)) for key in _STATE}
 
     def set_state(self, saved: dict):
         """Restore what get_state() returned; observations are recomputed from the state."""
-        for key in ("state", "t", "rng", "ep_return", "ep_length"):
+        for key in _STATE:
             target, value = getattr(self, key), np.asarray(saved[key])
             if value.shape != target.shape:
                 raise ValueError(f"{type(self).__name__}.set_state: {key} has shape {value.shape}, "
                                  f"expected {target.shape} for {self.num_envs} sub-envs")
-            target[...] = value
+            self._write(key, value)
         self._driver.reset_all(self.state, self.t, self.rng, self.params, self._obs, self.ep_return,
-                               self.ep_length, np.zeros(self.num_envs, np.bool_))
+                               self.ep_length, self._mask(False))
         self._needs_reset = False
 
     def observations(self):
-        """The current observation of every sub-env."""
+        """The current observation of every sub-env (on the env's device)."""
         return self._out(self._obs)
 
     def __repr__(self):

@@ -1,0 +1,76 @@
+"""envs/cuda_driver.py under the CUDA simulator (or a GPU): each built-in env's CUDA kernels
+against its CPU driver for the same seeds and actions, auto-reset, final_obs, truncation and
+episode statistics included."""
+
+import numpy as np
+import pytest
+from numba import cuda
+
+import envs
+
+N, STEPS = 24, 24
+NAMES = ["CartPole", "Pendulum", "MountainCar", "MountainCarContinuous", "Acrobot", "CartPoleNoVel",
+         "PendulumNoVel", "MemoryCue"]
+
+
+def random_actions(env, rng):
+    space = env.single_action_space
+    if hasattr(space, "n"):
+        return rng.integers(0, space.n, env.num_envs)
+    return rng.uniform(space.low, space.high, (env.num_envs, *space.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernels_match_the_cpu_driver(name, rng):
+    # A short time limit makes truncations; CartPole-like envs also terminate within it.
+    extra = {"min_length": 2, "max_length": 6} if name == "MemoryCue" else {"max_episode_steps": 9}
+    gpu = envs.make(name, num_envs=N, device="cuda", seed=5, **extra)
+    cpu = envs.make(name, num_envs=N, device="cpu", seed=5, **extra)
+    assert gpu.device == "cuda"
+    obs_g, _ = gpu.reset(seed=3)
+    obs_c, _ = cpu.reset(seed=3)
+    np.testing.assert_allclose(obs_g.copy_to_host(), obs_c, rtol=1e-5, atol=1e-6)
+    finished = 0
+    for _ in range(STEPS):
+        actions = random_actions(cpu, rng)
+        obs_g, rew_g, term_g, trunc_g, info_g = gpu.step(actions)
+        obs_c, rew_c, term_c, trunc_c, info_c = cpu.step(actions)
+        np.testing.assert_array_equal(term_g.copy_to_host(), term_c)
+        np.testing.assert_array_equal(trunc_g.copy_to_host(), trunc_c)
+        np.testing.assert_allclose(rew_g.copy_to_host(), rew_c, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(obs_g.copy_to_host(), obs_c, rtol=1e-4, atol=1e-5)
+        done = term_c | trunc_c
+        np.testing.assert_array_equal(info_g["_final_obs"].copy_to_host(), done)
+        if done.any():
+            np.testing.assert_allclose(info_g["final_obs"].copy_to_host()[done], info_c["final_obs"][done],
+                                       rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(info_g["episode"]["r"].copy_to_host()[done], info_c["episode"]["r"][done],
+                                       rtol=1e-5)
+            np.testing.assert_array_equal(info_g["episode"]["l"].copy_to_host()[done], info_c["episode"]["l"][done])
+            finished += int(done.sum())
+    assert finished > 0  # auto-resets were compared
+    for key, value in cpu.get_state().items():
+        np.testing.assert_allclose(gpu.get_state()[key], value, rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+def test_set_state_and_device_actions():
+    gpu = envs.make("CartPole", num_envs=8, device="cuda", seed=0)
+    cpu = envs.make("CartPole", num_envs=8, seed=1)
+    cpu.reset()
+    gpu.reset()
+    for _ in range(3):
+        cpu.step(np.ones(8, np.int64))
+    gpu.set_state(cpu.get_state())
+    np.testing.assert_allclose(gpu.observations().copy_to_host(), cpu.observations(), rtol=1e-6)
+    actions = cuda.to_device(np.zeros(8, np.int64))  # already on the device: no host round trip
+    obs_g = gpu.step(actions)[0].copy_to_host()
+    obs_c = cpu.step(np.zeros(8, np.int64))[0]
+    np.testing.assert_allclose(obs_g, obs_c, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"device actions must have shape \(8,\) and an integer dtype"):
+        gpu.step(cuda.to_device(np.zeros(8, np.float32)))
+    with pytest.raises(ValueError, match=r"actions must be in \[0, 2\)"):
+        gpu.step(np.full(8, 2))
+
+
+def test_auto_picks_cuda_when_it_is_there():
+    assert envs.make("Pendulum", num_envs=2, device="auto").device == "cuda"

@@ -1,0 +1,114 @@
+"""GPU benchmarks, in one call on a machine with an NVIDIA GPU (refuses to run without one).
+
+    python scripts/bench_gpu.py [--sizes 12 14 16 18 20 22] [--steps 200]
+
+Env stepping: numbarl's CartPole and Pendulum CUDA kernels (envs.make(..., device="cuda")) with
+actions already on the device, steps per second at N = 2^12 ... 2^22 sub-envs, against the
+bytes-moved limit of the card: the bytes one step reads and writes (state read and written,
+action, observation, reward, flags, step counter, episode statistics) over the device-to-device
+copy bandwidth measured here. Where jax and gymnax import, gymnax's CartPole (jit + vmap) runs in
+the same process at the same sizes.
+
+Still to come with the CUDA autodiff backend (issue 5): one PPO minibatch update against PyTorch
+CUDA, and a whole `python -m rl.train ppo CartPole --device cuda` run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+
+def copy_bandwidth(cuda, nbytes=1 << 30, repeats=20):
+    """Device-to-device copy bandwidth in bytes/s (read + write counted, as a step's are)."""
+    src = cuda.device_array(nbytes // 4, np.float32)
+    dst = cuda.device_array(nbytes // 4, np.float32)
+    dst.copy_to_device(src)
+    cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        dst.copy_to_device(src)
+    cuda.synchronize()
+    return 2 * nbytes * repeats / (time.perf_counter() - start)
+
+
+def bytes_per_step(env):
+    """What one sub-env's step moves: state in and out, RNG word in and out, action, observation,
+    reward, terminated, truncated and done flags, step counter in and out, episode return and
+    length in and out (final observation and totals are written only when an episode ends)."""
+    state = env.state_size * 4 * 2
+    action = 8 if env._discrete else 4 * int(np.prod(env.single_action_space.shape))
+    obs = 4 * int(np.prod(env.single_observation_space.shape))
+    return state + 8 * 2 + action + obs + 8 + 3 + 8 * 2 + (8 + 8) * 2
+
+
+def bench_numbarl(cuda, name, n, steps):
+    import envs
+
+    env = envs.make(name, num_envs=n, device="cuda", seed=0)
+    env.reset(seed=0)
+    space = env.single_action_space
+    if hasattr(space, "n"):
+        actions = cuda.to_device(np.random.default_rng(0).integers(0, space.n, n))
+    else:
+        actions = cuda.to_device(np.random.default_rng(0).uniform(-1, 1, (n, *space.shape)).astype(np.float32))
+    for _ in range(10):
+        env.step(actions)
+    cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        env.step(actions)
+    cuda.synchronize()
+    return n * steps / (time.perf_counter() - start), bytes_per_step(env)
+
+
+def bench_gymnax(n, steps):
+    try:
+        import gymnax
+        import jax
+    except ImportError:
+        return None
+    env, params = gymnax.make("CartPole-v1")
+    keys = jax.random.split(jax.random.PRNGKey(0), n)
+    obs, state = jax.vmap(env.reset, in_axes=(0, None))(keys, params)
+    actions = jax.numpy.zeros(n, dtype=jax.numpy.int32)
+    step = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
+    out = step(keys, state, actions, params)
+    jax.block_until_ready(out)
+    start = time.perf_counter()
+    for _ in range(steps):
+        obs, state, reward, done, _ = step(keys, state, actions, params)
+    jax.block_until_ready(state)
+    return n * steps / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[12, 14, 16, 18, 20, 22], help="log2 of N")
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    from numba import config, cuda
+
+    if config.ENABLE_CUDASIM or not cuda.is_available():
+        sys.exit("error: bench_gpu.py measures a real GPU and this machine has none (or the simulator is on); "
+                 "run it where numba.cuda.is_available() is true")
+    device = cuda.get_current_device()
+    bandwidth = copy_bandwidth(cuda)
+    print(f"{device.name.decode() if isinstance(device.name, bytes) else device.name}; "
+          f"device copy bandwidth {bandwidth / 1e9:.0f} GB/s")
+    print(f"{'env':<10} {'N':>9} {'steps/s':>12} {'limit':>12} {'of limit':>9} {'gymnax':>12} {'ratio':>7}")
+    for name in ("CartPole", "Pendulum"):
+        for k in args.sizes:
+            n = 1 << k
+            sps, nbytes = bench_numbarl(cuda, name, n, args.steps)
+            limit = bandwidth / nbytes
+            peer = bench_gymnax(n, args.steps) if name == "CartPole" else None
+            peer_text = f"{peer:>12.3g} {sps / peer:>6.1f}x" if peer else f"{'-':>12} {'-':>7}"
+            print(f"{name:<10} {n:>9} {sps:>12.3g} {limit:>12.3g} {sps / limit:>8.0%} {peer_text}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -100,14 +100,32 @@ _BACKENDS: dict[str, Backend] = {}
 
 def get_backend(device: str) -> Backend:
     """The backend for a device name; "auto" picks the best available device."""
-    if device == "auto":
-        device = "cpu"
     backend = _BACKENDS.get(device)
-    if backend is None:
-        if device == "cpu":
-            from .cpu import CPUBackend
+    if backend is not None:
+        return backend
+    if device == "auto":
+        backend = get_backend("cuda" if _cuda_available() else "cpu")
+    elif device == "cpu":
+        from .cpu import CPUBackend
 
-            backend = _BACKENDS["cpu"] = CPUBackend()
-        else:
-            raise ValueError(f"unknown device {device!r}; available devices: cpu")
+        backend = CPUBackend()
+    elif device == "cuda":
+        if not _cuda_available():
+            raise ValueError("device 'cuda' needs an NVIDIA GPU and numba-cuda (pip install 'numbarl[cuda]'), "
+                             "or numba's simulator (NUMBA_ENABLE_CUDASIM=1), and this machine has neither; "
+                             "valid here: cpu, auto")
+        from .cuda import CUDABackend
+
+        backend = CUDABackend()
+    else:
+        raise ValueError(f"unknown device {device!r}; valid: cpu, cuda, auto")
+    _BACKENDS[device] = backend
     return backend
+
+
+def _cuda_available() -> bool:
+    try:
+        from numba import cuda
+    except ImportError:
+        return False
+    return cuda.is_available()

@@ -26,8 +26,11 @@ def test_interface_methods_are_documented_by_signature():
 
 def test_get_backend():
     assert get_backend("cpu") is get_backend("auto") is get_backend("cpu")
-    with pytest.raises(ValueError, match="available devices: cpu"):
+    with pytest.raises(ValueError, match="unknown device 'gpu'; valid: cpu, cuda, auto"):
         get_backend("gpu")
+    # no GPU here (the CUDA backend is tested in its own process, under the simulator)
+    with pytest.raises(ValueError, match="device 'cuda' needs an NVIDIA GPU .* valid here: cpu, auto"):
+        get_backend("cuda")
 
 
 def test_cpu_fused_rules_match_their_definitions(rng):

@@ -1,0 +1,359 @@
+"""The CUDA kernels behind autodiff/backend/cuda.py, a few general ones rather than one per op.
+
+Device arrays are C-contiguous and passed flat (1-D); shapes and element strides travel as
+tuples (a kernel is compiled once per number of dimensions), a stride of 0 broadcasts. An `op`
+argument picks the arithmetic inside one kernel, so the elementwise ops share one compiled
+kernel per dtype combination. Every kernel here is compiled to PTX for sm_90 by
+tests/autodiff/test_cuda_ptx.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import cuda, float32, float64
+from numba.cuda.random import (xoroshiro128p_normal_float32, xoroshiro128p_normal_float64,
+                               xoroshiro128p_uniform_float32, xoroshiro128p_uniform_float64)
+
+# op codes: binary
+ADD, SUB, MUL, DIV, POW, MAX, MIN, LT, LE, GT, GE, EQ, NE, AND, OR, XOR, RSUB, RDIV, RPOW = range(19)
+# op codes: unary
+NEG, EXP, LOG, SQRT, ABS, SIGN, TANH, SIGMOID, RELU, NOT, COPY = range(11)
+
+
+@cuda.jit(device=True)
+def _binary(op, x, y):
+    if op == ADD:
+        return x + y
+    if op == SUB:
+        return x - y
+    if op == MUL:
+        return x * y
+    if op == DIV:
+        return x / y
+    if op == POW:
+        return x ** y
+    if op == MAX:
+        return x if x >= y or x != x else y  # NaN propagates, as numpy's maximum
+    if op == MIN:
+        return x if x <= y or x != x else y
+    if op == LT:
+        return x < y
+    if op == LE:
+        return x <= y
+    if op == GT:
+        return x > y
+    if op == GE:
+        return x >= y
+    if op == EQ:
+        return x == y
+    if op == NE:
+        return x != y
+    if op == AND:
+        return bool(x) and bool(y)
+    if op == OR:
+        return bool(x) or bool(y)
+    if op == XOR:
+        return bool(x) != bool(y)
+    if op == RSUB:
+        return y - x
+    if op == RDIV:
+        return y / x
+    return y ** x  # RPOW
+
+
+@cuda.jit(device=True)
+def _unary(op, x):
+    if op == NEG:
+        return -x
+    if op == EXP:
+        return math.exp(x)
+    if op == LOG:
+        return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+    if op == SQRT:
+        return math.sqrt(x) if x >= 0 else math.nan
+    if op == ABS:
+        return abs(x)
+    if op == SIGN:
+        return x * 0 + 1 if x > 0 else (x * 0 - 1 if x < 0 else x * 0)  # NaN stays NaN
+    if op == TANH:
+        return math.tanh(x)
+    if op == SIGMOID:
+        # exp of a non-positive number only: no overflow for large |x|
+        e = math.exp(-abs(x))
+        return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+    if op == RELU:
+        return x if x > 0 else x * 0
+    if op == NOT:
+        return not x
+    return x  # COPY (a cast when the output dtype differs)
+
+
+@cuda.jit(device=True)
+def _offset(i, shape, strides):
+    """Element offset of flat output index i (C order over `shape`) in an operand with `strides`."""
+    off = 0
+    for d in range(len(shape) - 1, -1, -1):
+        off += (i % shape[d]) * strides[d]
+        i //= shape[d]
+    return off
+
+
+@cuda.jit
+def binary_kernel(op, a, a_strides, b, b_strides, out, shape):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = _binary(op, a[_offset(i, shape, a_strides)], b[_offset(i, shape, b_strides)])
+
+
+@cuda.jit
+def scalar_kernel(op, a, a_strides, s, out, shape):
+    """A binary op with one side a host scalar (RSUB etc. put the scalar first)."""
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = _binary(op, a[_offset(i, shape, a_strides)], s)
+
+
+@cuda.jit
+def unary_kernel(op, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = _unary(op, x[i])
+
+
+@cuda.jit
+def where_kernel(c, c_strides, a, a_strides, b, b_strides, out, shape):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = a[_offset(i, shape, a_strides)] if c[_offset(i, shape, c_strides)] else b[_offset(i, shape, b_strides)]
+
+
+@cuda.jit
+def strided_copy_kernel(src, src_offset, src_strides, dst, dst_offset, dst_strides, shape, count):
+    """dst[view] = src[view] over `shape` (views given by offset and strides): permutes,
+    broadcasts, slices, concatenation pieces and casts."""
+    for i in range(cuda.grid(1), count, cuda.gridsize(1)):
+        dst[dst_offset + _offset(i, shape, dst_strides)] = src[src_offset + _offset(i, shape, src_strides)]
+
+
+@cuda.jit
+def fill_kernel(out, value):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = value
+
+
+@cuda.jit
+def gather_kernel(src, positions, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = src[positions[i]]
+
+
+@cuda.jit
+def scatter_kernel(dst, positions, values, accumulate):
+    for i in range(cuda.grid(1), values.size, cuda.gridsize(1)):
+        if accumulate:
+            cuda.atomic.add(dst, positions[i], values[i])
+        else:
+            dst[positions[i]] = values[i]
+
+
+@cuda.jit
+def rows_kernel(src, rows, row_size, out):
+    """out[r, :] = src[rows[r], :] with rows on the device (minibatch indices)."""
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        r, j = i // row_size, i % row_size
+        out[i] = src[rows[r] * row_size + j]
+
+
+@cuda.jit
+def along_axis_kernel(x, x_strides, index, index_shape, axis, out, values, accumulate, scatter):
+    """take_along_axis (scatter False: out[i] = x[pos]) and its transpose (scatter True:
+    out[pos] += values[i]), pos being index element i's coordinates with index[i] on `axis`."""
+    for i in range(cuda.grid(1), index.size, cuda.gridsize(1)):
+        pos = 0
+        rest = i
+        for d in range(len(index_shape) - 1, -1, -1):
+            coord = rest % index_shape[d]
+            rest //= index_shape[d]
+            if d == axis:
+                coord = index[i]
+            pos += coord * x_strides[d]
+        if scatter:
+            if accumulate:
+                cuda.atomic.add(out, pos, values[i])
+            else:
+                out[pos] = values[i]
+        else:
+            out[i] = x[pos]
+
+
+REDUCE_THREADS = 256
+
+
+@cuda.jit
+def reduce_rows_kernel(x, row_size, out, op):
+    """out[r] = sum (op 0) or max (op 1) of row r of x (rows x row_size): one block per row,
+    its threads striding along the row, then a tree in shared memory (float64 partials)."""
+    partial = cuda.shared.array(REDUCE_THREADS, dtype=float64)
+    r = cuda.blockIdx.x
+    t = cuda.threadIdx.x
+    n = cuda.blockDim.x
+    acc = float64(x[r * row_size]) if op == 1 else 0.0
+    for j in range(t, row_size, n):
+        v = float64(x[r * row_size + j])
+        acc = (acc + v) if op == 0 else (v if v > acc or v != v else acc)
+    partial[t] = acc
+    cuda.syncthreads()
+    step = n // 2
+    while step > 0:
+        if t < step:
+            v = partial[t + step]
+            partial[t] = (partial[t] + v) if op == 0 else (v if v > partial[t] or v != v else partial[t])
+        cuda.syncthreads()
+        step //= 2
+    if t == 0:
+        out[r] = partial[0]
+
+
+@cuda.jit
+def argmax_rows_kernel(x, row_size, out):
+    for r in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        best = 0
+        for j in range(1, row_size):
+            if x[r * row_size + j] > x[r * row_size + best]:
+                best = j
+        out[r] = best
+
+
+@cuda.jit
+def log_softmax_rows_kernel(x, row_size, out):
+    for r in range(cuda.grid(1), out.size // row_size, cuda.gridsize(1)):
+        base = r * row_size
+        m = x[base]
+        for j in range(1, row_size):
+            m = max(m, x[base + j])
+        total = 0.0
+        for j in range(row_size):
+            total += math.exp(x[base + j] - m)
+        shift = m + math.log(total)
+        for j in range(row_size):
+            out[base + j] = x[base + j] - shift
+
+
+TILE = 16
+
+
+def _make_matmul(dtype):
+    @cuda.jit
+    def matmul_kernel(a, b, out, n, k, m, a_batch, b_batch, ta, tb, bias, has_bias, activation):
+        """out[z] = act(op(a[z]) @ op(b[z]) + bias) for batch z = blockIdx.z, op transposing when
+        ta / tb is set (a stored (k, n), b stored (m, k)); a_batch / b_batch are the element
+        strides between batch items (0 broadcasts). Shared-memory tiles of TILE x TILE."""
+        sa = cuda.shared.array((TILE, TILE), dtype=dtype)
+        sb = cuda.shared.array((TILE, TILE), dtype=dtype)
+        z = cuda.blockIdx.z
+        ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
+        row = cuda.blockIdx.y * TILE + ty
+        col = cuda.blockIdx.x * TILE + tx
+        a0, b0 = z * a_batch, z * b_batch
+        acc = dtype(0)
+        for t0 in range(0, k, TILE):
+            ka, kb = t0 + tx, t0 + ty
+            if row < n and ka < k:
+                sa[ty, tx] = a[a0 + (ka * n + row if ta else row * k + ka)]
+            else:
+                sa[ty, tx] = 0
+            if col < m and kb < k:
+                sb[ty, tx] = b[b0 + (col * k + kb if tb else kb * m + col)]
+            else:
+                sb[ty, tx] = 0
+            cuda.syncthreads()
+            for j in range(TILE):
+                acc += sa[ty, j] * sb[j, tx]
+            cuda.syncthreads()
+        if row < n and col < m:
+            if has_bias:
+                acc += bias[col]
+            if activation == 1:
+                acc = math.tanh(acc)
+            elif activation == 2:
+                acc = acc if acc > 0 else dtype(0)
+            out[z * n * m + row * m + col] = acc
+
+    return matmul_kernel
+
+
+MATMUL = {"float32": _make_matmul(float32), "float64": _make_matmul(float64)}
+
+
+@cuda.jit
+def adam_kernel(p, g, m, v, lr_t, beta1, beta2, eps_t, inv_sqrt_bias2, weight_decay):
+    for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+        grad = g[i] + weight_decay * p[i]
+        m[i] = beta1 * m[i] + (1 - beta1) * grad
+        v[i] = beta2 * v[i] + (1 - beta2) * grad * grad
+        p[i] -= lr_t * m[i] / (math.sqrt(v[i]) * inv_sqrt_bias2 + eps_t)
+
+
+@cuda.jit
+def sgd_kernel(p, g, buf, lr, momentum, weight_decay, nesterov):
+    for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+        grad = g[i] + weight_decay * p[i]
+        if momentum != 0:
+            buf[i] = momentum * buf[i] + grad
+            grad = grad + momentum * buf[i] if nesterov else buf[i]
+        p[i] -= lr * grad
+
+
+@cuda.jit
+def sum_squares_kernel(g, acc):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        cuda.atomic.add(acc, 0, g[i] * g[i])
+
+
+@cuda.jit
+def clip_scale_kernel(g, acc, max_norm):
+    """Scale by min(1, max_norm / (norm + 1e-6)) computed on the device: no host round trip."""
+    scale = min(1.0, max_norm / (math.sqrt(acc[0]) + 1e-6))
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] *= scale
+
+
+@cuda.jit
+def sqrt_kernel(acc, out):
+    if cuda.grid(1) == 0:
+        out[0] = math.sqrt(acc[0])
+
+
+@cuda.jit
+def nonfinite_kernel(x, flag):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        if not math.isfinite(x[i]):
+            flag[0] = 1
+
+
+@cuda.jit
+def gae_kernel(rewards, values, dones, next_value, gamma, lam, adv, steps, envs):
+    """One thread per sub-env: the reverse scan over time of algos/rollout.py's compute_gae."""
+    e = cuda.grid(1)
+    if e < envs:
+        last = rewards[0] * 0
+        for t in range(steps - 1, -1, -1):
+            following = next_value[e] if t == steps - 1 else values[(t + 1) * envs + e]
+            keep = 1.0 - dones[t * envs + e]
+            delta = rewards[t * envs + e] + gamma * following * keep - values[t * envs + e]
+            last = delta + gamma * lam * keep * last
+            adv[t * envs + e] = last
+
+
+@cuda.jit
+def random32_kernel(states, out, normal):
+    """Uniform [0, 1) or standard normal float32s: state s fills positions s, s + S, s + 2S, ..."""
+    s = cuda.grid(1)
+    if s < states.size:
+        for i in range(s, out.size, states.size):
+            out[i] = xoroshiro128p_normal_float32(states, s) if normal else xoroshiro128p_uniform_float32(states, s)
+
+
+@cuda.jit
+def random64_kernel(states, out, normal):
+    s = cuda.grid(1)
+    if s < states.size:
+        for i in range(s, out.size, states.size):
+            out[i] = xoroshiro128p_normal_float64(states, s) if normal else xoroshiro128p_uniform_float64(states, s)

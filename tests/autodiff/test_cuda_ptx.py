@@ -1,0 +1,62 @@
+"""autodiff/backend/cuda_kernels.py: every kernel compiles to PTX for an H100 (sm_90) with the
+argument types the backend launches it with, on this GPU-less machine: typing errors the
+simulator (which runs Python) lets through fail here."""
+
+import numpy as np
+import pytest
+from numba import from_dtype, types
+from numba.cuda.random import xoroshiro128p_dtype
+
+from autodiff.backend import cuda_kernels as K
+
+from ..cuda_ptx import compile_ptx
+
+f32, f64, i64, b1 = types.float32[::1], types.float64[::1], types.int64[::1], types.boolean[::1]
+dims = types.UniTuple(types.int64, 2)
+I, F, B = types.int64, types.float64, types.boolean
+STATES = from_dtype(xoroshiro128p_dtype)[::1]
+
+SIGNATURES = {
+    "binary_kernel": [(I, f32, dims, f32, dims, f32, dims), (I, f64, dims, f64, dims, b1, dims),
+                      (I, i64, dims, i64, dims, i64, dims)],
+    "scalar_kernel": [(I, f32, dims, types.float32, f32, dims), (I, f32, dims, types.float32, b1, dims)],
+    "unary_kernel": [(I, f32, f32), (I, f64, f64), (I, b1, b1), (I, f32, f64)],
+    "where_kernel": [(b1, dims, f32, dims, f32, dims, f32, dims)],
+    "strided_copy_kernel": [(f32, I, dims, f32, I, dims, dims, I), (i64, I, dims, i64, I, dims, dims, I)],
+    "fill_kernel": [(f32, I), (f64, F), (b1, I)],
+    "gather_kernel": [(f32, i64, f32)],
+    "scatter_kernel": [(f32, i64, f32, B), (f64, i64, f64, B)],
+    "rows_kernel": [(f32, i64, I, f32)],
+    "along_axis_kernel": [(f32, dims, i64, dims, I, f32, f32, B, B)],
+    "reduce_rows_kernel": [(f32, I, f32, I), (f64, I, f64, I)],
+    "argmax_rows_kernel": [(f32, I, i64)],
+    "log_softmax_rows_kernel": [(f32, I, f32)],
+    "adam_kernel": [(f32, f32, f32, f32, F, F, F, F, F, F)],
+    "sgd_kernel": [(f32, f32, f32, F, F, F, B)],
+    "sum_squares_kernel": [(f32, f64)],
+    "clip_scale_kernel": [(f32, f64, F)],
+    "sqrt_kernel": [(f64, f32)],
+    "nonfinite_kernel": [(f32, types.int32[::1])],
+    "gae_kernel": [(f32, f32, f32, f32, F, F, f32, I, I)],
+    "random32_kernel": [(STATES, f32, B)],
+    "random64_kernel": [(STATES, f64, B)],
+}
+
+
+def test_every_kernel_has_signatures_here():
+    kernels = {name for name in dir(K) if name.endswith("_kernel")}
+    assert kernels == set(SIGNATURES)
+
+
+@pytest.mark.parametrize("name", sorted(SIGNATURES))
+def test_kernel_compiles_for_sm90(name):
+    for signature in SIGNATURES[name]:
+        ptx = compile_ptx(getattr(K, name), signature)
+        assert ".target sm_90" in ptx and ".entry" in ptx
+
+
+@pytest.mark.parametrize("dtype, array", [("float32", f32), ("float64", f64)])
+def test_matmul_compiles_for_sm90(dtype, array):
+    signature = (array, array, array, I, I, I, I, I, B, B, array, B, I)
+    ptx = compile_ptx(K.MATMUL[dtype], signature)
+    assert ".shared" in ptx and ".entry" in ptx

@@ -218,7 +218,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 buf.values[step] = agent.value(next_obs)
                 buf.actions[step] = action
                 buf.logprobs[step] = agent.log_prob_entropy(dist, action)[0]
-                raw_obs, reward, terminated, truncated, info = env.step(agent.to_env(action).numpy())
+                raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, agent.to_env(action)))
                 if obs_norm is not None:
                     obs_norm.update(as_batch(raw_obs))
                 next_obs = observe(raw_obs)
@@ -227,7 +227,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 truncated = ad.tensor(truncated, device=args.device)
                 if reward_scaler is not None:
                     reward = reward_scaler(reward, terminated | truncated)
-                if truncated.any():
+                if on_device(env) or truncated.any():  # on the GPU: no host check, the mask does it
                     # The episode was cut by the time limit, not ended: its last reward is followed
                     # by the value of the state it was cut in.
                     final = observe(info["final_obs"])
@@ -280,11 +280,24 @@ def observers(args, obs_dim, obs_norm):
     return as_batch, observe
 
 
+def on_device(env) -> bool:
+    return getattr(env, "device", "cpu") == "cuda"
+
+
+def env_actions(env, actions):
+    """Actions as the env takes them: the device array itself for a GPU env, numpy otherwise."""
+    return actions.data if on_device(env) and actions.device == "cuda" else actions.numpy()
+
+
+def to_host(array):
+    return array.copy_to_host() if hasattr(array, "copy_to_host") else array
+
+
 def checkpoint(algo, global_step, iteration, raw_obs, env, rng, **parts):
     """Everything needed to resume bit for bit: the parts' state dicts (None for parts that are
     off), RNG and env state, counters and the observation the next step acts on."""
     return {"algo": algo, "global_step": global_step, "iteration": iteration, "rng": rng.get_state(),
-            "env": env.get_state(), "next_obs": raw_obs,
+            "env": env.get_state(), "next_obs": to_host(raw_obs),
             **{name: None if part is None else part.state_dict() for name, part in parts.items()}}
 
 
@@ -346,8 +359,10 @@ def log_episodes(info, log, step):
     if episode is None:
         return
     mask = info.get("_episode")
-    returns, lengths = ad.tensor(episode["r"]), ad.tensor(episode["l"])
+    # On the GPU the totals and mask stay on the device; logging copies them over (a sync per step).
+    returns, lengths = ad.tensor(to_host(episode["r"])), ad.tensor(to_host(episode["l"]))
     if mask is not None:
+        mask = to_host(mask)
         returns, lengths = returns[mask], lengths[mask]
     for r, n in zip(returns.tolist(), lengths.tolist()):
         log("charts/episodic_return", r, step)

@@ -12,6 +12,7 @@ import os
 import sys
 
 import autodiff as ad
+from algos.ppo import env_actions, to_host
 
 from .config import ConfigError
 
@@ -38,8 +39,9 @@ def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
         finished = ad.zeros(n, dtype="bool")
         result_r, result_l = [None] * n, [None] * n
         while not finished.all():
-            action = act(ad.tensor(obs))
-            obs, reward, terminated, truncated, _ = env.step(action.numpy())
+            action = act(ad.tensor(obs, device=device))
+            obs, reward, terminated, truncated, _ = env.step(env_actions(env, action))
+            reward, terminated, truncated = to_host(reward), to_host(terminated), to_host(truncated)
             alive = ~finished
             total = total + ad.tensor(reward).double() * alive.double()
             steps = steps + alive.long()

@@ -18,8 +18,8 @@ from . import Backend
 from . import cuda_kernels as K
 
 _SIM = bool(config.ENABLE_CUDASIM)
-THREADS = 256
-MAX_BLOCKS = 4096 if not _SIM else 2  # grid-stride loops cover the rest; the simulator is slow
+THREADS = 256 if not _SIM else 16  # the simulator runs each thread as a Python thread
+MAX_BLOCKS = 4096 if not _SIM else 1  # grid-stride loops cover the rest
 RNG_STATES = 4096 if not _SIM else 8
 REDUCE_THREADS = K.REDUCE_THREADS if not _SIM else 8
 _BINARY = {"add": K.ADD, "sub": K.SUB, "mul": K.MUL, "div": K.DIV, "pow": K.POW, "maximum": K.MAX,

@@ -18,7 +18,7 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from . import TrainingDiverged
+from . import TrainingDiverged, env_actions, to_host
 from .ppo import log_episodes
 from .replay import ReplayBuffer
 
@@ -168,7 +168,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     def snapshot():
         return {"algo": "dqn", "global_step": global_step, "q_network": q_network.state_dict(),
                 "target": target.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.get_state(),
-                "env": env.get_state(), "next_obs": raw_obs,
+                "env": env.get_state(), "next_obs": to_host(raw_obs),
                 "replay_buffer": buffer.state_dict() if args.checkpoint_replay_buffer else None}
 
     start, start_step, n = time.perf_counter(), global_step, args.num_envs
@@ -180,7 +180,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             explore = ad.rand(n, generator=rng, device=args.device) < eps
             random_actions = (ad.rand(n, generator=rng, dtype="float64", device=args.device) * n_actions).long()
             actions = ad.where(explore, random_actions, greedy)
-        raw_obs, reward, terminated, truncated, info = env.step(actions.numpy())
+        raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, actions))
         next_obs = as_batch(raw_obs)
         final = as_batch(info["final_obs"]) if "final_obs" in info else None
         buffer.add(obs, next_obs, actions, ad.tensor(reward, dtype="float32", device=args.device),

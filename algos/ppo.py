@@ -18,7 +18,7 @@ import autodiff as ad
 from autodiff import nn, optim
 from autodiff.distributions import Categorical, Normal
 
-from . import TrainingDiverged
+from . import TrainingDiverged, env_actions, on_device, to_host
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -278,19 +278,6 @@ def observers(args, obs_dim, obs_norm):
         return obs_norm(o) if obs_norm is not None else o
 
     return as_batch, observe
-
-
-def on_device(env) -> bool:
-    return getattr(env, "device", "cpu") == "cuda"
-
-
-def env_actions(env, actions):
-    """Actions as the env takes them: the device array itself for a GPU env, numpy otherwise."""
-    return actions.data if on_device(env) and actions.device == "cuda" else actions.numpy()
-
-
-def to_host(array):
-    return array.copy_to_host() if hasattr(array, "copy_to_host") else array
 
 
 def checkpoint(algo, global_step, iteration, raw_obs, env, rng, **parts):

@@ -23,7 +23,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import nn, optim
 
-from . import ppo
+from . import env_actions, ppo
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -177,7 +177,7 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
             buf.values[step] = agent.value(critic)
             buf.actions[step] = action
             buf.logprobs[step] = agent.log_prob_entropy(dist, action)[0]
-            raw_obs, reward, terminated, truncated, info = env.step(ppo.env_actions(env, agent.to_env(action)))
+            raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, agent.to_env(action)))
             if on_step is not None:
                 on_step(step, raw_obs, info)
             next_obs = observe(raw_obs)

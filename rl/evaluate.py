@@ -12,7 +12,7 @@ import os
 import sys
 
 import autodiff as ad
-from algos.ppo import env_actions, to_host
+from algos import env_actions, to_host
 
 from .config import ConfigError
 

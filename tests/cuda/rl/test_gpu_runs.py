@@ -23,3 +23,14 @@ def test_ppo_on_the_gpu_through_the_cli(tmp_path):
     assert json.loads((tmp_path / "gpu" / "config.json").read_text())["args"]["device"] == "cuda"
     state = ad.load(tmp_path / "gpu" / "checkpoint.npz")
     assert state["global_step"] == 16 and state["next_obs"].shape == (2, 2)
+
+
+def test_dqn_on_the_gpu_through_the_cli(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "rl.train", "dqn", "CartPole", "--device", "cuda", "--total-timesteps", "40",
+         "--learning-starts", "8", "--train-frequency", "8", "--gradient-steps", "1", "--batch-size", "4",
+         "--hidden-sizes", "8", "8", "--eval-episodes", "0", "--run-name", "dqn", "--logdir", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = ad.load(tmp_path / "dqn" / "checkpoint.npz")
+    assert state["global_step"] == 40 and state["next_obs"].shape == (4, 4)  # CartPole DQN: 4 sub-envs

@@ -37,16 +37,16 @@ def make_batch(batch, seed=0):
     )
 
 
-def numbarl_update_fn(data):
+def numbarl_update_fn(data, device="cpu"):
     ad.manual_seed(0)
-    actor = ad.nn.MLP([4, 64, 64, 2], "tanh", output_gain=0.01)
-    critic = ad.nn.MLP([4, 64, 64, 1], "tanh", output_gain=1.0)
+    actor = ad.nn.MLP([4, 64, 64, 2], "tanh", output_gain=0.01, device=device)
+    critic = ad.nn.MLP([4, 64, 64, 1], "tanh", output_gain=1.0, device=device)
     params = actor.parameters() + critic.parameters()
     opt = ad.optim.Adam(params, lr=LR, eps=1e-5)
-    obs = ad.tensor(data["obs"])
-    actions = ad.tensor(data["actions"])
-    old_logprob, adv = ad.tensor(data["logprobs"]), ad.tensor(data["advantages"])
-    returns, values = ad.tensor(data["returns"]), ad.tensor(data["values"])
+    obs = ad.tensor(data["obs"], device=device)
+    actions = ad.tensor(data["actions"], device=device)
+    old_logprob, adv = ad.tensor(data["logprobs"], device=device), ad.tensor(data["advantages"], device=device)
+    returns, values = ad.tensor(data["returns"], device=device), ad.tensor(data["values"], device=device)
 
     def update():
         dist = Categorical(logits=actor(obs))
@@ -72,7 +72,7 @@ def numbarl_update_fn(data):
     return update
 
 
-def torch_update_fn(data):
+def torch_update_fn(data, device="cpu"):
     import torch
     from torch import nn
 
@@ -86,9 +86,10 @@ def torch_update_fn(data):
 
     actor = nn.Sequential(layer(4, 64, 2 ** 0.5), nn.Tanh(), layer(64, 64, 2 ** 0.5), nn.Tanh(), layer(64, 2, 0.01))
     critic = nn.Sequential(layer(4, 64, 2 ** 0.5), nn.Tanh(), layer(64, 64, 2 ** 0.5), nn.Tanh(), layer(64, 1, 1.0))
+    actor, critic = actor.to(device), critic.to(device)
     params = list(actor.parameters()) + list(critic.parameters())
     opt = torch.optim.Adam(params, lr=LR, eps=1e-5)
-    t = {k: torch.from_numpy(v) for k, v in data.items()}
+    t = {k: torch.from_numpy(v).to(device) for k, v in data.items()}
 
     def update():
         dist = torch.distributions.Categorical(logits=actor(t["obs"]))

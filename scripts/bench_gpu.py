@@ -9,8 +9,12 @@ action, observation, reward, flags, step counter, episode statistics) over the d
 copy bandwidth measured here. Where jax and gymnax import, gymnax's CartPole (jit + vmap) runs in
 the same process at the same sizes.
 
-Still to come with the CUDA autodiff backend (issue 5): one PPO minibatch update against PyTorch
-CUDA, and a whole `python -m rl.train ppo CartPole --device cuda` run.
+PPO update: scripts/bench_autodiff.py's CleanRL update (actor and critic 4-64-64, Categorical,
+clipped losses, backward, clip, Adam) on numbarl's CUDA backend and on PyTorch CUDA in the same
+process, at batch 4,096 and 65,536, synchronised after every update.
+
+Training: `python -m rl.train ppo CartPole --device cuda --num-envs 4096` as a fresh process, its
+wall time, final evaluation and the last SPS it logged.
 """
 
 from __future__ import annotations
@@ -85,10 +89,52 @@ def bench_gymnax(n, steps):
     return n * steps / (time.perf_counter() - start)
 
 
+def bench_update(cuda, batches, repeats):
+    import torch
+
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    from bench_autodiff import make_batch, median_us, numbarl_update_fn, torch_update_fn
+
+    print(f"{'PPO update':<10} {'batch':>9} {'numbarl us':>12} {'torch us':>12} {'ratio':>7}")
+    for batch in batches:
+        data = make_batch(batch)
+        ours, theirs = numbarl_update_fn(data, "cuda"), torch_update_fn(data, "cuda")
+
+        def ours_synced():
+            ours()
+            cuda.synchronize()
+
+        def theirs_synced():
+            theirs()
+            torch.cuda.synchronize()
+
+        a, b = median_us([ours_synced, theirs_synced], repeats)
+        print(f"{'':<10} {batch:>9} {a:>12.0f} {b:>12.0f} {a / b:>6.2f}x", flush=True)
+
+
+def bench_training(num_envs):
+    import re
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as logdir:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "rl.train", "ppo", "CartPole", "--device", "cuda",
+                                 "--num-envs", str(num_envs), "--logdir", logdir], capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    evaluation = re.search(r"eval: .*", result.stdout)
+    sps = re.findall(r"([\d,]+) SPS", result.stdout + result.stderr)
+    print(f"training: {seconds:.1f} s whole process, {evaluation.group(0) if evaluation else result.stderr[-300:]}, "
+          f"last SPS {sps[-1] if sps else '-'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[12, 14, 16, 18, 20, 22], help="log2 of N")
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batches", type=int, nargs="+", default=[4096, 65536])
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--num-envs", type=int, default=4096, help="sub-envs of the training run")
     args = parser.parse_args()
     from numba import config, cuda
 
@@ -108,6 +154,8 @@ def main():
             peer = bench_gymnax(n, args.steps) if name == "CartPole" else None
             peer_text = f"{peer:>12.3g} {sps / peer:>6.1f}x" if peer else f"{'-':>12} {'-':>7}"
             print(f"{name:<10} {n:>9} {sps:>12.3g} {limit:>12.3g} {sps / limit:>8.0%} {peer_text}", flush=True)
+    bench_update(cuda, args.batches, args.repeats)
+    bench_training(args.num_envs)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from .cuda_driver import CudaDriver, cuda_available
 from .driver import load_driver
 from .rng import seed_streams
 
+
 def _on_device(array) -> bool:
     """A GPU array: numba's (or its simulator's, which has copy_to_host but not the interface), or
     any other library's that speaks the CUDA array interface (CuPy, PyTorch)."""
@@ -211,8 +212,9 @@ class BatchedEnv(VectorEnv):
 
     def _check_actions(self, actions):
         """Bad actions get a sentence naming the env and the space, never a crash in compiled code.
-        Actions already on the GPU are checked for shape and dtype only (their values would need
-        a copy to the host); the dynamics take any value without crashing."""
+        Actions already on the GPU are checked for shape and dtype only: their values would need
+        a copy to the host, so they are the caller's to keep in range (the built-in dynamics turn
+        any value into a force or torque without indexing by it)."""
         name, space = type(self).__name__, self.single_action_space
         expected = (self.num_envs,) + (() if self._discrete else space.shape)
         if self.device == "cuda" and _on_device(actions):

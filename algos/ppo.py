@@ -207,6 +207,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                           schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler)
 
     start, start_step = time.perf_counter(), global_step
+    episodes = EpisodeLog(env, log)
     for iteration in range(first_iteration, args.num_iterations + 1):
         # -- rollout: the policy acts, the envs step; no graph is recorded ------------------------
         with ad.no_grad():
@@ -234,7 +235,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                     reward = reward + args.gamma * agent.value(final) * truncated.float()
                 buf.rewards[step] = reward
                 buf.dones[step] = (terminated | truncated).float()
-                log_episodes(info, log, global_step)
+                episodes.add(info, global_step)
 
             advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(next_obs),
                                               args.gamma, args.gae_lambda)
@@ -258,6 +259,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             if args.target_kl is not None and float(stats["approx_kl"]) > args.target_kl:
                 break
         check_finite(loss, stats, global_step)
+        episodes.flush()
         log_update(log, optimizer, stats, clipfracs, b_returns, b_values, global_step,
                    (global_step - start_step) / (time.perf_counter() - start))
         if schedule is not None:
@@ -340,13 +342,36 @@ def log_update(log, optimizer, stats, clipfracs, returns, values, step, sps):
     log("charts/SPS", int(sps), step)
 
 
+class EpisodeLog:
+    """Finished episodes' returns and lengths, for `log`. From a CPU env they are logged as they
+    finish; from a GPU env each step's totals and mask are copied on the device and cross to the
+    host together at `flush()`, once per iteration, so the rollout never waits for the host."""
+
+    def __init__(self, env, log):
+        self.log, self.device, self.pending = log, on_device(env), []
+
+    def add(self, info, step):
+        if not self.device:
+            log_episodes(info, self.log, step)
+            return
+        from autodiff.backend import get_backend
+
+        copy = get_backend("cuda").copy
+        self.pending.append((step, copy(info["episode"]["r"]), copy(info["episode"]["l"]), copy(info["_episode"])))
+
+    def flush(self):
+        for step, returns, lengths, mask in self.pending:
+            log_episodes({"episode": {"r": to_host(returns), "l": to_host(lengths)}, "_episode": to_host(mask)},
+                         self.log, step)
+        self.pending.clear()
+
+
 def log_episodes(info, log, step):
     """Log the return and length of each episode that finished in this step."""
     episode = info.get("episode")
     if episode is None:
         return
     mask = info.get("_episode")
-    # On the GPU the totals and mask stay on the device; logging copies them over (a sync per step).
     returns, lengths = ad.tensor(to_host(episode["r"])), ad.tensor(to_host(episode["l"]))
     if mask is not None:
         mask = to_host(mask)

@@ -239,9 +239,10 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     def on_step(step, raw, info):
         if obs_norm is not None:
             obs_norm.update(as_batch(raw))
-        ppo.log_episodes(info, log, global_step + (step + 1) * args.num_envs)
+        episodes.add(info, global_step + (step + 1) * args.num_envs)
 
     start, start_step = time.perf_counter(), global_step
+    episodes = ppo.EpisodeLog(env, log)
     per_minibatch = args.num_envs // args.num_minibatches
     for iteration in range(first_iteration, args.num_iterations + 1):
         next_obs, raw_obs, state, starts = collect(agent, env, buf, (next_obs, raw_obs, state, starts), rng, args,
@@ -272,6 +273,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             if args.target_kl is not None and float(stats["approx_kl"]) > args.target_kl:
                 break
         ppo.check_finite(loss, stats, global_step)
+        episodes.flush()
         ppo.log_update(log, optimizer, stats, clipfracs, returns.reshape(-1), buf.flat("values"), global_step,
                        (global_step - start_step) / (time.perf_counter() - start))
         if schedule is not None:

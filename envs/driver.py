@@ -79,8 +79,11 @@ def reset_all({reset_args}):
 _STEP = '''
 @numba.njit(cache=True{parallel})
 def step_{name}({step_args}):
+    finished = 0
     for i in numba.prange(state.shape[1]):
-{step_body}'''
+{step_body}        finished += 1 if terminated[i] or truncated[i] else 0
+    return finished
+'''
 
 
 def cache_dir() -> str:

@@ -72,6 +72,7 @@ def _padded(shape, *strides):
 def _view(shape, index):
     """(offset, shape, element strides) of x[index] for a basic index into a C-contiguous array of
     `shape`, worked out by numpy on a zero-size stand-in."""
+    shape = tuple(shape)
     stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape=shape, strides=_c_strides(shape))
     view = stand_in[index]
     offset = view.__array_interface__["data"][0] - stand_in.__array_interface__["data"][0]
@@ -342,6 +343,7 @@ class CUDABackend(Backend):
 
     def _positions(self, shape, index):
         """Flat positions selected by an advanced index, on the device."""
+        shape = tuple(shape)
         return cuda.to_device(np.ascontiguousarray(np.arange(int(np.prod(shape))).reshape(shape)[index]))
 
     def getitem(self, x, index):

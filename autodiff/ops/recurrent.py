@@ -27,6 +27,11 @@ from .base import Primitive
 from .shape import Cat
 
 
+def _last(x) -> int:
+    """The size of x's last axis (through a tuple: the CUDA simulator's shapes refuse [-1])."""
+    return tuple(x.shape)[-1]
+
+
 def _cols(start, stop):
     """The index of columns start:stop of the last axis."""
     return (Ellipsis, slice(start, stop))
@@ -34,7 +39,7 @@ def _cols(start, stop):
 
 # -- GRU: r = sigmoid(gi_r + gh_r), z = sigmoid(gi_z + gh_z), n = tanh(gi_n + r gh_n), h' = (1-z) n + z h --
 def _gru_forward(bk, gi, gh, h):
-    H = h.shape[-1]
+    H = _last(h)
     rz = bk.sigmoid(bk.add(bk.getitem(gi, _cols(0, 2 * H)), bk.getitem(gh, _cols(0, 2 * H))))
     ghn = bk.getitem(gh, _cols(2 * H, None))
     n = bk.tanh(bk.add(bk.getitem(gi, _cols(2 * H, None)), bk.mul(bk.getitem(rz, _cols(0, H)), ghn)))
@@ -43,7 +48,7 @@ def _gru_forward(bk, gi, gh, h):
 
 def _gru_backward(bk, g, cache):
     rz, n, ghn, h = cache
-    H = h.shape[-1]
+    H = _last(h)
     dh = bk.mul(g, bk.getitem(rz, _cols(H, None)))
     dn = bk.tanh_backward(bk.sub(g, dh), n)  # g (1 - z) through n = tanh(.)
     drz = bk.sigmoid_backward(bk.concatenate([bk.mul(dn, ghn), bk.mul(g, bk.sub(h, n))], -1), rz)
@@ -53,7 +58,7 @@ def _gru_backward(bk, g, cache):
 
 
 def _gru_graph(gi, gh, h):
-    H = h.shape[-1]
+    H = _last(h)
     rz = (gi[..., :2 * H] + gh[..., :2 * H]).sigmoid()
     n = (gi[..., 2 * H:] + rz[..., :H] * gh[..., 2 * H:]).tanh()
     return n + rz[..., H:] * (h - n)
@@ -61,7 +66,7 @@ def _gru_graph(gi, gh, h):
 
 # -- LSTM: c' = sigmoid(a_f) c + sigmoid(a_i) tanh(a_g), h' = sigmoid(a_o) tanh(c'), a = gi + gh ------------
 def _lstm_forward(bk, gi, gh, hc):
-    H = hc.shape[-1] // 2
+    H = _last(hc) // 2
     a = bk.add(gi, gh)
     s = bk.sigmoid(a)
     gt = bk.tanh(bk.getitem(a, _cols(2 * H, 3 * H)))
@@ -73,7 +78,7 @@ def _lstm_forward(bk, gi, gh, hc):
 
 def _lstm_backward(bk, g, cache):
     s, gt, tc, c = cache
-    H = c.shape[-1]
+    H = _last(c)
     i, f, o = bk.getitem(s, _cols(0, H)), bk.getitem(s, _cols(H, 2 * H)), bk.getitem(s, _cols(3 * H, None))
     gh, gc = bk.getitem(g, _cols(0, H)), bk.getitem(g, _cols(H, None))
     dc2 = bk.add(gc, bk.tanh_backward(bk.mul(gh, o), tc))  # c' reaches the loss directly and through h'
@@ -85,7 +90,7 @@ def _lstm_backward(bk, g, cache):
 
 
 def _lstm_graph(gi, gh, hc):
-    H = hc.shape[-1] // 2
+    H = _last(hc) // 2
     a = gi + gh
     s = a.sigmoid()
     c2 = s[..., H:2 * H] * hc[..., H:] + s[..., :H] * a[..., 2 * H:3 * H].tanh()
@@ -154,7 +159,7 @@ class RecurrentScan(Primitive):
     def forward(ctx, gi, s0, w, b, cell, keep, resets, counts):
         bk, step = ctx.backend, CELLS[cell][0]
         T, B, _ = gi.shape
-        S, H = s0.shape[-1], w.shape[1]
+        S, H = _last(s0), w.shape[1]
         out = bk.zeros((T + 1, B, S), s0.dtype)
         h_all = bk.zeros((T, B, H), s0.dtype)  # each step's h input to W_hh, for its gradient
         s, caches = s0.data, []
@@ -186,7 +191,7 @@ class RecurrentScan(Primitive):
         cell, keep, resets, counts = ctx.plan
         gi, s0, w, b = ctx.saved_tensors
         T, B, G = gi.shape
-        S, H = s0.shape[-1], w.shape[1]
+        S, H = _last(s0), w.shape[1]
         g = g.data
         ds = bk.copy(bk.getitem(g, T))
         dgi = bk.zeros((T, B, G), gi.dtype)
@@ -218,7 +223,7 @@ def scan_graph(gi, s0, w, b, cell, keep, resets, counts):
     checked against, and what it differentiates under create_graph."""
     graph_step = CELLS[cell][2]
     T, B, _ = gi.shape
-    S, H = s0.shape[-1], w.shape[1]
+    S, H = _last(s0), w.shape[1]
     bk = gi._backend
     pad = Tensor._make(bk.zeros((B, S), s0.dtype), bk)
     keep = None if keep is None else Tensor._make(keep, bk)

@@ -23,7 +23,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import nn, optim
 
-from . import env_actions, ppo
+from . import env_actions, ppo, to_host
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -181,6 +181,9 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
             if on_step is not None:
                 on_step(step, raw_obs, info)
             next_obs = observe(raw_obs)
+            # Episode starts are planned on the host (the replay skips reset-free steps), so from a
+            # GPU env the flags come over: one small copy per step.
+            terminated, truncated = to_host(terminated), to_host(truncated)
             reward = ad.tensor(reward, dtype="float32", device=args.device)
             if reward_scaler is not None:
                 reward = reward_scaler(reward, ad.tensor(terminated | truncated, device=args.device))

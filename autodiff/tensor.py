@@ -53,7 +53,7 @@ class Tensor:
     # -- properties -------------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return tuple(self.data.shape)  # numpy's already is; the CUDA simulator's refuses [-1]
 
     @property
     def dtype(self):

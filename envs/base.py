@@ -19,7 +19,7 @@ import gymnasium as gym
 from autodiff.backend.cpu import keep_freed_memory_in_the_heap
 
 from .cuda_driver import CudaDriver, cuda_available
-from .driver import load_driver
+from .driver import load_driver, pack_params
 from .rng import seed_streams
 
 
@@ -29,17 +29,12 @@ def _on_device(array) -> bool:
     return hasattr(array, "__cuda_array_interface__") or hasattr(array, "copy_to_host")
 
 
-@numba.njit(cache=True)
-def _out_of_range(actions, n):
-    for a in actions:
-        if a < 0 or a >= n:
-            return True
-    return False
-
-
 _STATE = ("state", "t", "rng", "ep_return", "ep_length")  # what get_state / set_state carry
-_ARRAYS = _STATE + ("_obs", "_final_obs", "_reward", "_terminated", "_truncated", "_done_return",
-                    "_done_length")
+# What a step writes, in the driver's order: obs, reward, terminated, truncated, final_obs, the
+# finished mask, and the finished episodes' return and length.
+_OUTPUTS = ("_obs", "_reward", "_terminated", "_truncated", "_final_obs", "_done", "_done_return",
+            "_done_length")
+_ARRAYS = _STATE + _OUTPUTS + ("_packed",)
 
 # From this many sub-envs the driver may step them on all cores. Measured on 2 cores (BENCHMARKS.md):
 # idle, two threads win from ~512 sub-envs (1.6x at 1,024, 2x at 4,096); with another process
@@ -88,6 +83,7 @@ class BatchedEnv(VectorEnv):
             raise TypeError(f"{name} has no parameter {', '.join(map(repr, unknown))}; "
                             f"valid: {', '.join(self.Params._fields)}")
         self.params = self.Params(**params)
+        self._packed = pack_params(self.params, name)  # what the compiled driver reads them from
         self.num_envs, self.device, self.copy = int(num_envs), device, copy
         self.max_steps = self.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
         self.single_observation_space, self.single_action_space = self.spaces(self.params)
@@ -100,18 +96,21 @@ class BatchedEnv(VectorEnv):
         self.t = np.zeros(n, np.int64)
         self.rng = seed_streams(seed, n)
         self.ep_return, self.ep_length = np.zeros(n), np.zeros(n, np.int64)
-        self._obs = np.zeros((n, *obs_shape), self.single_observation_space.dtype)
-        self._final_obs = np.zeros_like(self._obs)
-        self._reward = np.zeros(n)
-        self._terminated, self._truncated = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
-        self._done_return, self._done_length = np.zeros(n), np.zeros(n, np.int64)
+        obs_dtype = self.single_observation_space.dtype
+        self._layout = (((n, *obs_shape), obs_dtype), (n, np.float64), (n, np.bool_), (n, np.bool_),
+                        ((n, *obs_shape), obs_dtype), (n, np.bool_), (n, np.float64), (n, np.int64))
+        for name, (shape, dtype) in zip(_OUTPUTS, self._layout):  # what copy=False hands out
+            setattr(self, name, np.zeros(shape, dtype))
         self._discrete = isinstance(self.single_action_space, gym.spaces.Discrete)
+        self._num_actions = int(self.single_action_space.n) if self._discrete else 0
+        self._action_shape = (n,) if self._discrete else (n, *self.single_action_space.shape)
+        self._action_dtype = np.dtype(np.int64 if self._discrete else np.float32)
         self._needs_reset = True
         if device == "cuda":
             self._to_device()
             return
         keep_freed_memory_in_the_heap()  # the arrays a step returns are fresh: reuse heap pages
-        self._driver = load_driver(type(self).__module__)
+        self._driver = load_driver(self)
         self._step_all = self._driver.step_parallel if n >= PARALLEL_FROM else self._driver.step_serial
         self._adaptive = n >= PARALLEL_FROM  # False pins the driver in _step_all (tests, benchmarks)
         self._calls, self._next_probe, self._interval = 0, 0, ADAPT_EVERY
@@ -124,8 +123,7 @@ class BatchedEnv(VectorEnv):
 
         for name in _ARRAYS:
             setattr(self, name, cuda.to_device(getattr(self, name)))
-        self._done = cuda.device_array(self.num_envs, np.bool_)
-        self._driver = CudaDriver(type(self).__module__, self.num_envs)
+        self._driver = CudaDriver(self)
         self._adaptive = False
 
     def _mask(self, value: bool):
@@ -142,60 +140,76 @@ class BatchedEnv(VectorEnv):
         super().reset(seed=seed)
         if seed is not None:
             self._write("rng", seed_streams(seed, self.num_envs))
-        self._driver.reset_all(self.state, self.t, self.rng, self.params, self._obs, self.ep_return,
-                               self.ep_length, self._mask(True))
+        obs = self._fresh(1)[0]
+        self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self.ep_length, self._packed, obs,
+                               self._mask(True))
         self._needs_reset = False
-        return self._out(self._obs), {}
+        return obs, {}
 
     def step(self, actions):
+        """Advance every sub-env by one action; finished ones start their next episode in the
+        same step. With copy=True (the default) every returned array is new; with copy=False
+        they are the env's own, overwritten by the next step. Where no episode ended, info is
+        empty; otherwise it holds final_obs (rows where _final_obs is False hold the current
+        observation) and episode: r, l (0 where _episode is False)."""
         if self._needs_reset:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()")
-        actions = self._check_actions(actions)
         if self.device == "cuda":
-            return self._step_cuda(actions)
-        kernel, probing = self._step_all, False
-        if self._adaptive:
-            if self._probe_left == 0 and self._calls >= self._next_probe:
-                self._probe_left = PROBE_STEPS
-            probing = self._probe_left > 0
-        self._calls += 1
-        if probing:  # alternate the drivers, serial first, and time each (results are identical)
-            parallel = (PROBE_STEPS - self._probe_left) % 2
-            kernel = self._driver.step_parallel if parallel else self._driver.step_serial
-            start = time.perf_counter()
-        finished = kernel(self.state, self.t, self.rng, actions, self.params, self.max_steps, self._obs,
-                          self._reward, self._terminated, self._truncated, self._final_obs, self.ep_return,
-                          self.ep_length, self._done_return, self._done_length)
-        if probing:
-            self._record_probe(parallel, time.perf_counter() - start)
-        info = {}
-        if finished:  # the driver counts finished episodes, so most steps skip building the mask
-            done = self._terminated | self._truncated
-            info = {"final_obs": self._final_obs.copy(), "_final_obs": done,
-                    "episode": {"r": self._done_return.copy(), "l": self._done_length.copy()},
-                    "_episode": done}
-        return (self._out(self._obs), self._out(self._reward), self._out(self._terminated),
-                self._out(self._truncated), info)
+            return self._step_cuda(self._check_actions(actions))
+        if type(actions) is not np.ndarray or actions.dtype is not self._action_dtype or actions.shape != self._action_shape:
+            actions = self._check_actions(actions)  # converts, or says what is wrong
+        out = self._fresh()
+        kernel = self._choose_driver() if self._adaptive else self._step_all
+        start = time.perf_counter() if self._probe_left else 0.0
+        finished = kernel(self.state, self.t, self.rng, self.ep_return, self.ep_length, actions, self._packed,
+                          self.max_steps, *out, self._num_actions)
+        if self._probe_left:
+            self._record_probe(kernel is self._driver.step_parallel, time.perf_counter() - start)
+        if finished < 0:  # the driver checked the actions first and stepped nothing
+            self._check_actions(actions)  # says what is wrong
+            raise ValueError(f"{type(self).__name__}: actions outside {self.single_action_space}")
+        obs, reward, terminated, truncated, final_obs, done, done_return, done_length = out
+        info = {"final_obs": final_obs, "_final_obs": done, "episode": {"r": done_return, "l": done_length},
+                "_episode": done} if finished else {}
+        return obs, reward, terminated, truncated, info
+
+    def _fresh(self, count: int = len(_OUTPUTS)):
+        """The first `count` arrays a step writes: new ones (copy=True, on the CPU) or the env's own."""
+        if self.copy and self.device == "cpu":
+            empty = np.empty
+            return [empty(shape, dtype) for shape, dtype in self._layout[:count]]
+        return [getattr(self, name) for name in _OUTPUTS[:count]]
 
     def _step_cuda(self, actions):
         """One kernel launch and nothing copied to the host: the returned arrays and the info's
         are the env's own device arrays, valid until the next step. info always holds
         final_obs, the episode totals and their mask (terminated | truncated), so that reading
         them needs no check on the host."""
-        self._driver.step_all(self.state, self.t, self.rng, actions, self.params, self.max_steps, self._obs,
-                              self._reward, self._terminated, self._truncated, self._final_obs, self.ep_return,
-                              self.ep_length, self._done_return, self._done_length, self._done)
+        self._driver.step_all(self.state, self.t, self.rng, self.ep_return, self.ep_length, actions, self._packed,
+                              self.max_steps, *self._fresh())
         info = {"final_obs": self._final_obs, "_final_obs": self._done,
                 "episode": {"r": self._done_return, "l": self._done_length}, "_episode": self._done}
         return self._obs, self._reward, self._terminated, self._truncated, info
 
+    def _choose_driver(self):
+        """The driver for this step: the chosen one, or while probing, the two in turn (serial
+        first; results are identical), each timed by step()."""
+        if self._probe_left == 0 and self._calls >= self._next_probe:
+            self._probe_left = PROBE_STEPS
+        self._calls += 1
+        if self._probe_left == 0:
+            return self._step_all
+        parallel = (PROBE_STEPS - self._probe_left) % 2
+        return self._driver.step_parallel if parallel else self._driver.step_serial
+
     def _record_probe(self, parallel: int, seconds: float):
-        """Keep the driver whose median probe step was faster (median: the first parallel call
-        also starts the thread pool); a parallel step 3x slower than a serial one ends the probe."""
+        """Keep the driver whose median probe step was faster; a parallel step 3x slower than a
+        serial one ends the probe, unless it was the probe's first (which may have started or
+        woken the thread pool: judged on it, an idle machine kept one thread at 8,192 sub-envs)."""
         self._probe[parallel].append(seconds)
         self._probe_left -= 1
         serial_times, parallel_times = self._probe
-        stalled = bool(parallel and serial_times and seconds > 3 * min(serial_times))
+        stalled = bool(parallel and len(parallel_times) > 1 and seconds > 3 * min(serial_times))
         if self._probe_left > 0 and not stalled:
             return
         median = lambda times: sorted(times)[len(times) // 2]  # noqa: E731
@@ -207,9 +221,6 @@ class BatchedEnv(VectorEnv):
 
     def close(self, **kwargs):
         self.closed = True
-
-    def _out(self, array):
-        return array.copy() if self.copy and self.device == "cpu" else array
 
     def _write(self, name: str, value):
         target = getattr(self, name)
@@ -249,14 +260,14 @@ class BatchedEnv(VectorEnv):
                 if a.dtype.kind != "f" or not np.array_equal(a, np.round(a)):
                     raise ValueError(f"{name}: actions must be integers in [0, {space.n}) for {space}, "
                                      f"got dtype {a.dtype}")
-            a = a.astype(np.int64, copy=False)
-            if _out_of_range(a, space.n):  # one compiled pass: two numpy reductions cost ~2 us at N = 64
+            a = np.ascontiguousarray(a, np.int64)
+            if a.size and (a.min() < 0 or a.max() >= space.n):
                 raise ValueError(f"{name}: actions must be in [0, {space.n}) for {space}, got values "
                                  f"from {a.min()} to {a.max()}")
             return a
         if a.dtype.kind not in "fiu":
             raise ValueError(f"{name}: actions must be numbers for {space}, got dtype {a.dtype}")
-        a = a.astype(np.float32, copy=False)
+        a = np.ascontiguousarray(a, np.float32)
         if not np.isfinite(a).all():
             raise ValueError(f"{name}: actions must be finite for {space}, got NaN or inf")
         return a
@@ -275,19 +286,22 @@ class BatchedEnv(VectorEnv):
                 raise ValueError(f"{type(self).__name__}.set_state: {key} has shape {value.shape}, "
                                  f"expected {target.shape} for {self.num_envs} sub-envs")
             self._write(key, value)
-        self._driver.reset_all(self.state, self.t, self.rng, self.params, self._obs, self.ep_return,
-                               self.ep_length, self._mask(False))
         self._needs_reset = False
 
     def observations(self):
-        """The current observation of every sub-env (on the env's device)."""
-        return self._out(self._obs)
+        """The current observation of every sub-env, computed from the state (a new array, or
+        on the GPU the env's own)."""
+        obs = self._fresh(1)[0]
+        self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self.ep_length, self._packed, obs,
+                               self._mask(False))
+        return obs
 
     def __repr__(self):
         return f"{type(self).__name__}(num_envs={self.num_envs}, device={self.device!r}, params={self.params})"
 
 
 def dynamics(fn):
-    """Decorator for an env's scalar functions: compiled by numba, cached on disk; the plain
-    Python function stays available as `.py_func` for other targets."""
-    return numba.njit(cache=True)(fn)
+    """Decorator for an env's scalar functions: compiled by numba, cached on disk, and inlined
+    where the batched driver calls them (envs/driver.py says why); the plain Python function
+    stays available as `.py_func` for other targets."""
+    return numba.njit(cache=True, inline="always")(fn)

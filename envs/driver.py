@@ -8,9 +8,16 @@ An env module supplies three scalar functions (see envs/cartpole.py):
     observe(state, i, obs, params)          # write its observation into obs[i]
 
 Numba caches compiled code per source file, and a driver calling a different env's functions is
-different code; so each env gets a small generated module (the template below with that env's
-functions imported), written once into a cache directory, and numba caches it like any other
-file. Start-up then loads machine code instead of compiling (~1 s saved per env per process).
+different code; so each env class gets a small generated module (the template below with that
+env's functions imported), written once into a cache directory, and numba caches it like any
+other file. Start-up then loads machine code instead of compiling (~1 s saved per env per process).
+
+Two things make a step call cheap. The scalar functions are inlined into the driver (`@dynamics`
+marks them inline="always"): called across numba's cache they cost a call with some twenty
+arguments per sub-env, 1.4x the whole step. And the parameters travel as one float64 array that
+the driver turns back into the env's NamedTuple, because numba types a tuple argument in Python,
+about 1 us per call. Since numba's cache does not notice when an inlined function changes, the
+generated module's name carries a fingerprint of every source file the dynamics reach.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ import importlib.util
 import os
 import sys
 import tempfile
+import types
 
 # What one step does to sub-env i, written once: the CPU drivers run it in a (p)range loop, the
-# CUDA kernel in one thread per sub-env (envs/cuda_driver.py).
+# CUDA kernel in one thread per sub-env (envs/cuda_driver.py). Every output is written for every
+# sub-env, so the env can hand the driver fresh arrays to fill instead of copying its own.
 STEP_BODY = '''\
 r, term = _step(state, i, actions[i], rng, params)
 t[i] += 1
@@ -32,9 +41,10 @@ trunc = (not term) and max_steps > 0 and t[i] >= max_steps
 reward[i] = r
 terminated[i] = term
 truncated[i] = trunc
+done[i] = term or trunc
 if term or trunc:
-    # Same-step auto-reset: keep the last observation and the episode's totals, then
-    # start the next episode so the returned observation is already its first.
+    # Same-step auto-reset: keep the last observation and the episode's totals, then start
+    # the next episode so the returned observation is already its first.
     _observe(state, i, final_obs, params)
     done_return[i] = ep_return[i]
     done_length[i] = ep_length[i]
@@ -42,7 +52,12 @@ if term or trunc:
     t[i] = 0
     ep_return[i] = 0.0
     ep_length[i] = 0
-_observe(state, i, obs, params)
+    _observe(state, i, obs, params)
+else:
+    _observe(state, i, obs, params)
+    _copy_row(obs, final_obs, i)  # an unfinished episode's last observation so far
+    done_return[i] = 0.0
+    done_length[i] = 0
 '''
 
 RESET_BODY = '''\
@@ -54,34 +69,92 @@ if mask[i]:
 _observe(state, i, obs, params)
 '''
 
-STEP_ARGS = ("state, t, rng, actions, params, max_steps, obs, reward, terminated, truncated, final_obs, "
-             "ep_return, ep_length, done_return, done_length")
-RESET_ARGS = "state, t, rng, params, obs, ep_return, ep_length, mask"
+STEP_ARGS = ("state, t, rng, ep_return, ep_length, actions, packed_params, max_steps, obs, reward, "
+             "terminated, truncated, final_obs, done, done_return, done_length")
+RESET_ARGS = "state, t, rng, ep_return, ep_length, packed_params, obs, mask"
+
+# Bad actions never reach the dynamics: the CPU driver checks them all before it steps any
+# sub-env and returns -1 (the env then says what is wrong). Integer actions must index the
+# space; continuous ones must be finite.
+_CHECK = {
+    True: '''\
+for i in range(actions.shape[0]):
+    if actions[i] < 0 or actions[i] >= num_actions:
+        return -1
+''',
+    False: '''\
+if not np.isfinite(actions).all():
+    return -1
+''',
+}
 
 
 def indent(body: str, spaces: int) -> str:
     return "".join(" " * spaces + line if line.strip() else line for line in body.splitlines(True))
 
 
+def unpack_params(Params) -> str:
+    """The expression that rebuilds `Params` from its float64 array inside compiled code."""
+    fields = []
+    for k, (name, kind) in enumerate(param_kinds(Params)):
+        fields.append(f"packed_params[{k}] != 0.0" if kind is bool else
+                      f"int(packed_params[{k}])" if kind is int else f"packed_params[{k}]")
+    return f"_Params({', '.join(fields)})"
+
+
+def param_kinds(Params):
+    """(field, bool | int | float) for every field, from its default: what the compiled code reads."""
+    kinds = []
+    for name in Params._fields:
+        default = Params._field_defaults.get(name)
+        kind = next((k for k in (bool, int, float) if isinstance(default, k)), None)
+        if kind is None:
+            raise TypeError(f"{Params.__name__}.{name}: parameters must default to a bool, int or float "
+                            f"(the compiled dynamics read them as numbers), got {default!r}")
+        kinds.append((name, kind))
+    return kinds
+
+
+def pack_params(params, owner: str):
+    """The float64 array the driver reads `params` (a Params instance) from."""
+    import numpy as np
+
+    values = []
+    for (name, kind), value in zip(param_kinds(type(params)), params):
+        if isinstance(value, str) or not isinstance(value, (bool, int, float, np.number, np.bool_)):
+            raise ValueError(f"{owner}: parameter {name} must be a number, got {value!r}")
+        if kind is int and float(value) != int(value):
+            raise ValueError(f"{owner}: parameter {name} must be an integer, got {value!r}")
+        values.append(float(value))
+    return np.array(values, np.float64)
+
+
 _TEMPLATE = '''\
-# Generated by numbarl (envs/driver.py) for {module}; rewritten when that template changes.
+# Generated by numbarl (envs/driver.py) for {module}.{cls}; rewritten when that template or
+# the dynamics change. Dynamics fingerprint: {fingerprint}. Parameters: {params}.
 import numba
+import numpy as np
 from {module} import observe as _observe, reset as _reset, step as _step
 
+_Params = None  # the env's Params class, set by envs.driver before anything compiles
+
+{copy_row}
 {step_functions}
 
 @numba.njit(cache=True)
 def reset_all({reset_args}):
     for i in range(state.shape[1]):
+        params = {unpack}
 {reset_body}'''
 
 # Compiled twice, as two functions: numba's cache keys a function by name, not by its options.
 _STEP = '''
 @numba.njit(cache=True{parallel})
-def step_{name}({step_args}):
-    finished = 0
+def step_{name}({step_args}, num_actions):
+{check}    finished = 0
     for i in numba.prange(state.shape[1]):
-{step_body}        finished += 1 if terminated[i] or truncated[i] else 0
+        params = {unpack}  # in the loop: a parallel loop cannot capture a NamedTuple (LLVM hoists it)
+{step_body}        finished += 1 if done[i] else 0
     return finished
 '''
 
@@ -103,26 +176,86 @@ def cache_dir() -> str:
     raise OSError("no writable cache directory for numbarl's compiled env drivers; set NUMBARL_CACHE_DIR")
 
 
+def fingerprint(module: str) -> str:
+    """A hash of every source file holding a numba function that the env's scalar functions reach
+    (through their globals, module attributes included): what the inlined driver depends on."""
+    from numba.core.dispatcher import Dispatcher
+
+    mod = sys.modules[module]
+    seen, files, todo = set(), set(), [getattr(mod, name) for name in ("reset", "step", "observe")]
+    while todo:
+        fn = todo.pop()
+        if not isinstance(fn, Dispatcher) or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        files.add(fn.py_func.__code__.co_filename)
+        names, codes = set(), [fn.py_func.__code__]
+        while codes:  # nested functions' names too
+            code = codes.pop()
+            names.update(code.co_names)
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        for name in names:
+            value = fn.py_func.__globals__.get(name)
+            if isinstance(value, types.ModuleType):
+                todo.extend(getattr(value, attr, None) for attr in names)
+            else:
+                todo.append(value)
+    digest = hashlib.sha1()
+    for path in sorted(files):
+        try:
+            with open(path, "rb") as f:
+                digest.update(f.read())
+        except OSError:  # source not on disk (a zip import): the file name must do
+            digest.update(path.encode())
+    return digest.hexdigest()[:12]
+
+
 _LOADED: dict = {}
 
 
-def load_driver(module: str):
-    """The compiled driver module for the env whose scalar functions live in `module`."""
-    if module in _LOADED:
-        return _LOADED[module]
+def copy_row(obs_shape: tuple, decorator: str) -> str:
+    """A function copying sub-env i's observation element by element, the loops' lengths written
+    in (so that they unroll): a row slice costs numba views and a generic copy, a third of a
+    CartPole step, and a second observe() costs Pendulum its trigonometry again."""
+    index = "".join(f", k{d}" for d in range(len(obs_shape)))
+    lines = [decorator, "def _copy_row(src, dst, i):"]
+    for d, size in enumerate(obs_shape):
+        lines.append("    " * (d + 1) + f"for k{d} in range({size}):")
+    lines.append("    " * (len(obs_shape) + 1) + f"dst[i{index}] = src[i{index}]")
+    return "\n".join(lines) + "\n"
+
+
+def driver_source(template: str, env, decorator: str, **fields) -> str:
+    """`template` filled in for this env: what both the CPU and the CUDA drivers share."""
+    env_cls = type(env)
+    module, Params = env_cls.__module__, env_cls.Params
+    kinds = ", ".join(f"{name}: {kind.__name__}" for name, kind in param_kinds(Params))
+    return template.format(module=module, cls=env_cls.__qualname__, fingerprint=fingerprint(module),
+                           params=f"{Params.__qualname__}({kinds})", unpack=unpack_params(Params),
+                           copy_row=copy_row(env.single_observation_space.shape, decorator), step_args=STEP_ARGS,
+                           reset_args=RESET_ARGS, reset_body=indent(RESET_BODY, 8), **fields)
+
+
+def load_driver(env):
+    """The compiled driver module for a BatchedEnv (its class's scalar functions live in the
+    class's module): step_serial, step_parallel and reset_all."""
+    env_cls, discrete = type(env), env._discrete
+    key = (env_cls, discrete, env.single_observation_space.shape)
+    if key in _LOADED:
+        return _LOADED[key]
     body = indent(STEP_BODY, 8)
-    steps = "".join(_STEP.format(name=name, parallel=option, step_args=STEP_ARGS, step_body=body)
+    steps = "".join(_STEP.format(name=name, parallel=option, step_args=STEP_ARGS, step_body=body,
+                                 check=indent(_CHECK[discrete], 4), unpack=unpack_params(env_cls.Params))
                     for name, option in (("serial", ""), ("parallel", ", parallel=True")))
-    source = _TEMPLATE.format(module=module, step_functions=steps, reset_args=RESET_ARGS,
-                              reset_body=indent(RESET_BODY, 8))
-    driver = load_generated(source, f"numbarl_driver_{module.replace('.', '_')}")
-    _LOADED[module] = driver
+    source = driver_source(_TEMPLATE, env, '@numba.njit(inline="always")', step_functions=steps)
+    driver = load_generated(source, f"numbarl_driver_{env_cls.__module__.replace('.', '_')}", env_cls.Params)
+    _LOADED[key] = driver
     return driver
 
 
-def load_generated(source: str, prefix: str):
+def load_generated(source: str, prefix: str, Params):
     """Import `source` as a module file in the cache directory (named by its hash, so a changed
-    template makes a new file and numba compiles it afresh)."""
+    template or changed dynamics make a new file and numba compiles it afresh)."""
     digest = hashlib.sha1(source.encode()).hexdigest()[:12]
     name = f"{prefix}_{digest}"
     path = os.path.join(cache_dir(), name + ".py")
@@ -136,4 +269,5 @@ def load_generated(source: str, prefix: str):
     driver = importlib.util.module_from_spec(spec)
     sys.modules[name] = driver
     spec.loader.exec_module(driver)
+    driver._Params = Params  # a global the compiled code reads at compile time, not a cached value
     return driver

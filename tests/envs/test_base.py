@@ -93,14 +93,15 @@ def test_parallel_and_serial_drivers_agree():
 def test_the_faster_driver_is_kept():
     env = envs.make("CartPole", num_envs=envs.base.PARALLEL_FROM, seed=0)
     assert env._adaptive and not envs.make("CartPole", num_envs=envs.base.PARALLEL_FROM - 1)._adaptive
-    for slow_parallel, kept, probes in ((True, env._driver.step_serial, 2),
+    for slow_parallel, kept, probes in ((True, env._driver.step_serial, 4),
                                         (False, env._driver.step_parallel, envs.base.PROBE_STEPS)):
         env._probe_left, k = envs.base.PROBE_STEPS, 0
         while env._probe_left:  # a loaded core: a parallel step waits for a time slice
             parallel = k % 2
             env._record_probe(parallel, (1e-3 if parallel == slow_parallel else 1e-5) * (1 + k))
             k += 1
-        # A stalled parallel step ends the probe at once; otherwise all PROBE_STEPS are timed.
+        # A stalled parallel step (after the first, which may start the thread pool) ends the
+        # probe at once; otherwise all PROBE_STEPS are timed.
         assert env._step_all is kept and env._probe == ([], []) and k == probes
     # Stepping probes both drivers in its first steps, then keeps one; trajectories do not change.
     pinned = envs.make("CartPole", num_envs=env.num_envs, seed=0)
@@ -175,3 +176,50 @@ def test_bad_construction_is_named():
         envs.make("CartPole", device="gpu")
     with pytest.raises(RuntimeError, match="call reset"):
         envs.make("CartPole").step(np.zeros(1, np.int64))
+
+
+def test_every_step_returns_new_arrays_and_info_rows_of_unfinished_episodes_are_defined():
+    env = cartpole(64)
+    rng = np.random.default_rng(3)
+    previous = None
+    for _ in range(40):
+        out = env.step(rng.integers(0, 2, 64))
+        obs, reward, terminated, truncated, info = out
+        if previous is not None:
+            for new, old in zip(out[:4], previous[:4]):
+                assert not np.shares_memory(new, old)
+        if info:
+            done = terminated | truncated
+            np.testing.assert_array_equal(info["_final_obs"], done)
+            np.testing.assert_array_equal(info["_episode"], done)
+            # An unfinished sub-env's final_obs is its current observation; its totals are 0.
+            np.testing.assert_array_equal(info["final_obs"][~done], obs[~done])
+            np.testing.assert_array_equal(info["episode"]["r"][~done], 0.0)
+            np.testing.assert_array_equal(info["episode"]["l"][~done], 0)
+            assert (info["episode"]["l"][done] > 0).all()
+        previous = out
+    assert previous is not None
+
+
+def test_rejected_actions_step_no_sub_env():
+    for name, bad in (("CartPole", np.array([0, 1, 5, 0])),
+                      ("Pendulum", np.array([[0.0], [np.inf], [0.0], [1.0]], np.float32))):
+        env = envs.make(name, num_envs=4, seed=2)
+        env.reset(seed=2)
+        before = env.get_state()
+        with pytest.raises(ValueError, match="actions must be"):
+            env.step(bad)
+        for key, value in env.get_state().items():
+            np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
+def test_parameters_must_be_numbers():
+    with pytest.raises(ValueError, match="CartPole: parameter gravity must be a number, got 'high'"):
+        envs.make("CartPole", gravity="high")
+    with pytest.raises(ValueError, match="MemoryCue: parameter min_length must be an integer, got 2.5"):
+        envs.make("MemoryCue", min_length=2.5)
+    # An int where the default is a float is read as a float: the same compiled driver serves.
+    a, b = envs.make("CartPole", num_envs=3, seed=0, gravity=10), envs.make("CartPole", num_envs=3, seed=0, gravity=10.0)
+    a.reset(seed=1), b.reset(seed=1)
+    np.testing.assert_array_equal(a.step(np.ones(3, int))[0], b.step(np.ones(3, int))[0])
+    assert a._driver is b._driver

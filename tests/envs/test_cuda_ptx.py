@@ -17,11 +17,11 @@ NAMES = ["CartPole", "Pendulum", "MountainCar", "MountainCarContinuous", "Acrobo
 
 def argument_types(env, names, actions):
     """The numba types a launch passes, from a CPU env's own arrays."""
-    values = {"state": env.state, "t": env.t, "rng": env.rng, "actions": actions, "params": env.params,
+    values = {"state": env.state, "t": env.t, "rng": env.rng, "actions": actions, "packed_params": env._packed,
               "max_steps": np.int64(env.max_steps), "obs": env._obs, "reward": env._reward,
               "terminated": env._terminated, "truncated": env._truncated, "final_obs": env._final_obs,
               "ep_return": env.ep_return, "ep_length": env.ep_length, "done_return": env._done_return,
-              "done_length": env._done_length, "done": env._terminated, "mask": env._terminated}
+              "done_length": env._done_length, "done": env._done, "mask": env._done}
     return tuple(typeof(values[name.strip()]) for name in names.split(","))
 
 
@@ -30,8 +30,8 @@ def test_step_and_reset_kernels_compile_for_sm90(name):
     env = envs.make(name, num_envs=4, seed=0)
     actions = env.action_space.sample()
     actions = actions.astype(np.int64) if actions.dtype.kind in "iu" else actions.astype(np.float32)
-    kernels = load_cuda_driver(type(env).__module__)
-    step = compile_ptx(kernels.step_kernel, argument_types(env, STEP_ARGS + ", done", actions))
+    kernels = load_cuda_driver(env)
+    step = compile_ptx(kernels.step_kernel, argument_types(env, STEP_ARGS, actions))
     reset = compile_ptx(kernels.reset_kernel, argument_types(env, RESET_ARGS, actions))
     for ptx, kernel in ((step, "step_kernel"), (reset, "reset_kernel")):
         assert ".target sm_90" in ptx

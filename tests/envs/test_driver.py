@@ -1,10 +1,10 @@
 """envs/driver.py: the generated per-env driver module and where it is cached."""
 
-import importlib
 import os
 import subprocess
 import sys
 
+import envs
 from envs import driver
 
 
@@ -30,5 +30,63 @@ def test_generated_module_imports_the_env_functions_and_is_written_once(tmp_path
 
 
 def test_load_driver_is_memoised():
-    importlib.import_module("envs.cartpole")
-    assert driver.load_driver("envs.cartpole") is driver.load_driver("envs.cartpole")
+    a, b = envs.make("CartPole", num_envs=2), envs.make("CartPole", num_envs=3)
+    assert driver.load_driver(a) is driver.load_driver(b) is a._driver
+
+
+PLUGIN = '''
+from typing import NamedTuple
+import numpy as np
+from gymnasium import spaces
+from envs import BatchedEnv, dynamics
+from {helpers} import payout
+
+
+class P(NamedTuple):
+    scale: float = 1.0
+
+
+@dynamics
+def reset(state, i, rng, p):
+    state[0, i] = 0.0
+
+
+@dynamics
+def step(state, i, action, rng, p):
+    state[0, i] += 1.0
+    return payout(p.scale), False
+
+
+@dynamics
+def observe(state, i, obs, p):
+    obs[i, 0] = state[0, i]
+
+
+class Counter(BatchedEnv):
+    Params = P
+    state_size = 1
+
+    @staticmethod
+    def spaces(p):
+        return spaces.Box(-np.inf, np.inf, (1,), np.float32), spaces.Discrete(2)
+'''
+
+
+def test_a_changed_dynamics_function_is_compiled_afresh(tmp_path):
+    """numba's cache does not see changes to functions a cached function calls; the driver's
+    fingerprint does, here two imports away (the env module, then a helper module it uses)."""
+    (tmp_path / "plugin_counter.py").write_text(PLUGIN.format(helpers="plugin_helpers"))
+    helpers = tmp_path / "plugin_helpers.py"
+    env = {**os.environ, "NUMBARL_CACHE_DIR": str(tmp_path / "cache"), "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    code = ("import numpy as np, plugin_counter as m; e = m.Counter(num_envs=2); e.reset(); "
+            "print(e.step(np.zeros(2, np.int64))[1][0])")
+    rewards = []
+    for factor in (2.0, 3.0, 3.0):
+        helpers.write_text(f"from envs import dynamics\n\n\n@dynamics\ndef payout(scale):\n    return {factor} * scale\n")
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        rewards.append(float(run.stdout.split()[-1]))
+    assert rewards == [2.0, 3.0, 3.0]
+    # One generated driver per version of the dynamics; the unchanged third run reused the second's.
+    assert len([f for f in os.listdir(tmp_path / "cache") if f.startswith("numbarl_driver_plugin_counter")]) == 2

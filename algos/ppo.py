@@ -127,10 +127,13 @@ class Heads:
             return Categorical(logits=out)
         return Normal(out, self.actor_logstd.exp())
 
+    def log_prob(self, dist, actions):
+        """The log-probability of each sub-env's action (summed over a continuous action's axes)."""
+        return dist.log_prob(actions) if self.discrete else dist.log_prob(actions).sum(-1)
+
     def log_prob_entropy(self, dist, actions):
-        if self.discrete:
-            return dist.log_prob(actions), dist.entropy()
-        return dist.log_prob(actions).sum(-1), dist.entropy().sum(-1)
+        entropy = dist.entropy() if self.discrete else dist.entropy().sum(-1)
+        return self.log_prob(dist, actions), entropy
 
 
 class Agent(Heads, nn.Module):
@@ -218,7 +221,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 action = dist.sample(rng)
                 buf.values[step] = agent.value(next_obs)
                 buf.actions[step] = action
-                buf.logprobs[step] = agent.log_prob_entropy(dist, action)[0]
+                buf.logprobs[step] = agent.log_prob(dist, action)
                 raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, agent.to_env(action)))
                 if obs_norm is not None:
                     obs_norm.update(as_batch(raw_obs))

@@ -176,7 +176,7 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
             action = dist.sample(rng)
             buf.values[step] = agent.value(critic)
             buf.actions[step] = action
-            buf.logprobs[step] = agent.log_prob_entropy(dist, action)[0]
+            buf.logprobs[step] = agent.log_prob(dist, action)
             raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, agent.to_env(action)))
             if on_step is not None:
                 on_step(step, raw_obs, info)

@@ -112,6 +112,25 @@ def _save(path, snapshot, args, algo):
     ad.save(state, path)  # written to a temporary file and renamed: never half a checkpoint
 
 
+def new_run_dir(logdir: str, name: str, numbered: bool) -> str:
+    """Create the directory of a new run, never one that holds another run's files: a generated
+    name gets a suffix (-2, -3, ...) when runs start in the same second; a name given with
+    --run-name that is taken is an error."""
+    os.makedirs(logdir, exist_ok=True)
+    for k in range(1, 10_000):
+        run_dir = os.path.join(logdir, name if k == 1 else f"{name}-{k}")
+        try:
+            os.mkdir(run_dir)  # atomic: of two processes asking for one name, one gets it
+            return run_dir
+        except FileExistsError:
+            if not os.listdir(run_dir):  # an empty directory holds nothing to lose
+                return run_dir
+            if not numbered:
+                raise ConfigError(f"the run directory {run_dir} already holds a run; choose another --run-name, "
+                                  f"or continue that run with --resume {run_dir}") from None
+    raise ConfigError(f"too many runs named {name} in {logdir}")
+
+
 def run(algo, module, args, options) -> int:
     import envs
 
@@ -126,8 +145,7 @@ def run(algo, module, args, options) -> int:
     else:
         env_name = re.sub(r"[^A-Za-z0-9._-]+", "_", args.env_id)  # plugin strings hold ':' and '/'
         name = options["run_name"] or f"{env_name}__{algo}__{args.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
-        run_dir = os.path.join(options["logdir"], name)
-        os.makedirs(run_dir, exist_ok=True)
+        run_dir = new_run_dir(options["logdir"], name, numbered=not options["run_name"])
         resume = None
     config = {"algo": algo, "args": dataclasses.asdict(args)}
     with open(os.path.join(run_dir, "config.json"), "w") as f:

@@ -38,3 +38,17 @@ def test_help_lists_flags_with_their_docstrings(tmp_path):
     assert result.returncode == 0
     assert "--learning-rate" in result.stdout and "Adam's learning rate" in result.stdout
     assert "--save-every" in result.stdout and "--resume" in result.stdout
+
+
+def test_a_new_run_never_writes_into_another_runs_directory(tmp_path):
+    from rl.config import ConfigError
+    from rl.train import new_run_dir
+
+    first = new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=True)
+    (tmp_path / "CartPole__ppo__1__20261201-120000" / "config.json").write_text("{}")
+    # A second run started in the same second, with the same seed, gets a directory of its own.
+    second = new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=True)
+    assert first != second and second.endswith("-2")
+    with pytest.raises(ConfigError, match="already holds a run; choose another --run-name, or continue"):
+        new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=False)
+    assert new_run_dir(str(tmp_path), "fresh", numbered=False).endswith("fresh")

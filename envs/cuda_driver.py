@@ -29,13 +29,13 @@ _Params = None  # the env's Params class, set by envs.driver before anything com
 def step_kernel({step_args}):
     i = cuda.grid(1)
     if i < state.shape[1]:
-{unwrap_step}        params = {unpack}
+{unwrap_step}        params = _Params(*{unpack})
 {step_body}
 @cuda.jit(cache={cache})
 def reset_kernel({reset_args}):
     i = cuda.grid(1)
     if i < state.shape[1]:
-{unwrap_reset}        params = {unpack}
+{unwrap_reset}        params = _Params(*{unpack})
 {reset_body}'''
 
 _LOADED: dict = {}

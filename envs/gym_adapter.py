@@ -43,7 +43,7 @@ class GymnasiumEnv(VectorEnv):
         if "final_obs" in info:
             final = info["final_obs"]
             if final.dtype == object:  # Gymnasium keeps one array per sub-env, None where not done
-                dense = np.zeros_like(obs)
+                dense = obs.copy()  # as numbarl's own envs: an unfinished episode's current obs
                 for i in np.flatnonzero(info["_final_obs"]):
                     dense[i] = final[i]
                 info["final_obs"] = dense

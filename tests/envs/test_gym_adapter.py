@@ -25,6 +25,7 @@ def test_final_obs_is_dense_and_matches_the_episode_end():
     assert info["final_obs"].dtype == np.float32 and info["final_obs"].shape == (3, 4)
     done = info["_final_obs"]
     assert (np.abs(info["final_obs"][done][:, 2]) > 0.2).all()  # the pole had fallen
+    np.testing.assert_array_equal(info["final_obs"][~done], obs[~done])  # as numbarl's own envs
     assert "episode" in info
 
 

@@ -36,9 +36,8 @@ import types
 # sub-env, so the env can hand the driver fresh arrays to fill instead of copying its own.
 STEP_BODY = '''\
 r, term = _step(state, i, actions[i], rng, params)
-t[i] += 1
+t[i] += 1  # steps since the episode began: its length, and what the time limit counts
 ep_return[i] += r
-ep_length[i] += 1
 trunc = (not term) and max_steps > 0 and t[i] >= max_steps
 reward[i] = r
 terminated[i] = term
@@ -49,11 +48,10 @@ if term or trunc:
     # the next episode so the returned observation is already its first.
     _observe(state, i, final_obs, params)
     done_return[i] = ep_return[i]
-    done_length[i] = ep_length[i]
+    done_length[i] = t[i]
     _reset(state, i, rng, params)
     t[i] = 0
     ep_return[i] = 0.0
-    ep_length[i] = 0
     _observe(state, i, obs, params)
 else:
     _observe(state, i, obs, params)
@@ -67,13 +65,12 @@ if mask[i]:
     _reset(state, i, rng, params)
     t[i] = 0
     ep_return[i] = 0.0
-    ep_length[i] = 0
 _observe(state, i, obs, params)
 '''
 
-STEP_ARGS = ("state, t, rng, ep_return, ep_length, actions, packed_params, max_steps, obs, reward, "
+STEP_ARGS = ("state, t, rng, ep_return, actions, packed_params, max_steps, obs, reward, "
              "terminated, truncated, final_obs, done, done_return, done_length")
-RESET_ARGS = "state, t, rng, ep_return, ep_length, packed_params, obs, mask"
+RESET_ARGS = "state, t, rng, ep_return, packed_params, obs, mask"
 
 # Bad actions never reach the dynamics: the CPU driver checks them all before it steps any
 # sub-env and returns -1 (the env then says what is wrong). Integer actions must index the

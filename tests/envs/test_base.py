@@ -23,7 +23,6 @@ def test_auto_reset_final_obs_truncation_and_episode_statistics():
     saved["state"][:, 2] = [0.0, 0.0, 0.0, 0.0]
     saved["t"][:] = [0, 0, 3]
     saved["ep_return"][:] = [0.0, 0.0, 3.0]
-    saved["ep_length"][:] = [0, 0, 3]
     env.set_state(saved)
     actions = np.array([1, 0, 1])
     seen = {0: None, 1: None, 2: None}
@@ -39,7 +38,7 @@ def test_auto_reset_final_obs_truncation_and_episode_statistics():
                 expected_length = step + (3 if i == 2 else 0)  # 2 had 3 steps before the test
                 assert info["episode"]["l"][i] == expected_length
                 assert info["episode"]["r"][i] == expected_length  # CartPole pays 1 per step
-                assert env.t[i] == 0 and env.ep_length[i] == 0
+                assert env.t[i] == 0 and env.ep_return[i] == 0
             elif "_final_obs" in info:
                 assert not info["_final_obs"][i]
         np.testing.assert_array_equal(terminated & truncated, False)
@@ -223,3 +222,25 @@ def test_parameters_must_be_numbers():
     a.reset(seed=1), b.reset(seed=1)
     np.testing.assert_array_equal(a.step(np.ones(3, int))[0], b.step(np.ones(3, int))[0])
     assert a._driver is b._driver
+
+
+def test_arrays_the_caller_let_go_of_are_reused_and_held_ones_never_are():
+    env = cartpole(8)
+    rng = np.random.default_rng(4)
+    held = []
+    for k in range(60):
+        obs, reward, terminated, truncated, info = env.step(rng.integers(0, 2, 8))
+        new = [obs, reward, terminated, truncated] + ([info["final_obs"], info["_final_obs"], info["episode"]["r"]]
+                                                      if info else [])
+        for old in held:
+            for array in new:
+                assert not np.shares_memory(array, old)
+        if k % 4 == 0:
+            held.append(obs)
+        if k % 7 == 0:
+            held.append(reward[2:])  # a view keeps its base alive
+        if info and k % 5 == 0:
+            held.append(info["final_obs"])
+    # Once nothing refers to a set of outputs, a later step writes into it instead of allocating.
+    in_ring = {id(arrays[0]) for arrays in env._handed_out}
+    assert id(env.step(rng.integers(0, 2, 8))[0]) in in_ring

@@ -20,7 +20,7 @@ def argument_types(env, names, actions):
     values = {"state": env.state, "t": env.t, "rng": env.rng, "actions": actions, "packed_params": env._packed,
               "max_steps": np.int64(env.max_steps), "obs": env._obs, "reward": env._reward,
               "terminated": env._terminated, "truncated": env._truncated, "final_obs": env._final_obs,
-              "ep_return": env.ep_return, "ep_length": env.ep_length, "done_return": env._done_return,
+              "ep_return": env.ep_return, "done_return": env._done_return,
               "done_length": env._done_length, "done": env._done, "mask": env._done}
     return tuple(typeof(values[name.strip()]) for name in names.split(","))
 

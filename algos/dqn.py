@@ -40,6 +40,8 @@ class Args:
     """sub-environments stepped together"""
     learning_rate: float = 2.5e-4
     """Adam's learning rate"""
+    anneal_lr: bool = False
+    """anneal the learning rate linearly to 0 over the rounds of gradient steps (a steadier final Q-network)"""
     buffer_size: int = 100_000
     """transitions the replay buffer holds"""
     gamma: float = 0.99
@@ -144,6 +146,8 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     target, _ = build(args, env)
     update_target(target, q_network, 1.0)
     optimizer = optim.Adam(q_network.parameters(), lr=args.learning_rate)
+    rounds = max(1, (args.total_timesteps - args.learning_starts) // args.train_frequency)
+    schedule = optim.LinearLR(optimizer, rounds) if args.anneal_lr else None
     obs_dim, n_actions = q_network[0].in_features, int(env.single_action_space.n)
     buffer = ReplayBuffer(args.buffer_size, (obs_dim,), device=args.device)
     log = log or (lambda tag, value, step: None)
@@ -158,6 +162,8 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         q_network.load_state_dict(resume["q_network"])
         target.load_state_dict(resume["target"])
         optimizer.load_state_dict(resume["optimizer"])
+        if schedule is not None:
+            schedule.load_state_dict(resume["schedule"])
         if resume.get("replay_buffer") is not None:
             buffer.load_state_dict(resume["replay_buffer"])
         rng.set_state(resume["rng"])
@@ -167,7 +173,8 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
 
     def snapshot():
         return {"algo": "dqn", "global_step": global_step, "q_network": q_network.state_dict(),
-                "target": target.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.get_state(),
+                "target": target.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": None if schedule is None else schedule.state_dict(), "rng": rng.get_state(),
                 "env": env.get_state(), "next_obs": to_host(raw_obs),
                 "replay_buffer": buffer.state_dict() if args.checkpoint_replay_buffer else None}
 
@@ -190,8 +197,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         log_episodes(info, log, global_step)
 
         # -- learn: rounds of TD updates against the target network ---------------------------------
-        if global_step > args.learning_starts and buffer.size >= args.batch_size and \
-                _crossed(previous, global_step, args.train_frequency):
+        learned = global_step > args.learning_starts and buffer.size >= args.batch_size and \
+            _crossed(previous, global_step, args.train_frequency)
+        if learned:
             for _ in range(args.gradient_steps):
                 b_obs, b_actions, b_rewards, b_next, b_dones = buffer.sample(args.batch_size, rng)
                 with ad.no_grad():
@@ -213,11 +221,15 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             log("losses/td_loss", float(loss), global_step)
             log("losses/q_values", float(q_pred.mean()), global_step)
             log("charts/epsilon", eps, global_step)
+            log("charts/learning_rate", optimizer.lr, global_step)
+            if schedule is not None:
+                schedule.step()
             log("charts/SPS", int((global_step - start_step) / (time.perf_counter() - start)), global_step)
-            if callback is not None and callback(global_step, snapshot) is False:
-                break
         if _crossed(previous, global_step, args.target_network_frequency):
             update_target(target, q_network, args.tau)
+        # After the target update: a snapshot taken here resumes exactly where this step ends.
+        if learned and callback is not None and callback(global_step, snapshot) is False:
+            break
     if callback is not None:
         callback(global_step, snapshot)
     return q_network, None

@@ -14,7 +14,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import autodiff as ad
-from algos import ppo, rppo
+from algos import dqn, ppo, rppo
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -132,6 +132,27 @@ def test_resume_is_bit_for_bit(module, env_id):
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"numbarl-resume-{os.getpid()}.npz"
     ad.save(snapshots[-1], path)  # through the file format, as the CLI does
     resumed, _ = module.train(args, resume=ad.load(path))
+    path.unlink()
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+
+
+def test_dqn_resume_is_bit_for_bit():
+    """The same for DQN with its replay buffer in the checkpoint and the learning rate annealed."""
+    args = dqn.Args(total_timesteps=3000, num_envs=4, learning_starts=500, train_frequency=100, gradient_steps=4,
+                    batch_size=32, hidden_sizes=(32, 32), anneal_lr=True, double_dqn=True,
+                    checkpoint_replay_buffer=True, seed=4)
+    straight, _ = dqn.train(args)
+    snapshots = []
+
+    def stop_after_five(step, snapshot):
+        snapshots.append(snapshot())
+        return len(snapshots) < 5
+
+    dqn.train(args, callback=stop_after_five)
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"numbarl-dqn-resume-{os.getpid()}.npz"
+    ad.save(snapshots[-1], path)
+    resumed, _ = dqn.train(args, resume=ad.load(path))
     path.unlink()
     for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)

@@ -16,7 +16,7 @@ What makes a step cheap, measured on CartPole: the scalar functions are inlined 
 (`@dynamics` marks them inline="always"), where called across numba's cache they cost a call
 with some twenty arguments per sub-env (21 -> 15 ns a sub-env, with the next two); division
 follows IEEE arithmetic instead of checking every divisor for zero; the parameters are read
-once per call, before the loop. They travel as one float64 array that the driver turns back
+once per call, before the loop; multiply-adds fuse (_FASTMATH). They travel as one float64 array that the driver turns back
 into the env's NamedTuple, because numba types a tuple argument in Python, about 1 us per call.
 Since numba's cache does not notice when an inlined function changes, the generated module's
 name carries a fingerprint of every source file the dynamics reach.
@@ -137,6 +137,9 @@ import numpy as np
 from {module} import observe as _observe, reset as _reset, step as _step
 
 _Params = None  # the env's Params class, set by envs.driver before anything compiles
+# Fused multiply-adds and division by a reciprocal worked out once (as CUDA compiles by default);
+# nothing that assumes values are finite. CartPole on one thread: 13.6 -> 12 ns a sub-env.
+_FASTMATH = {{"contract", "arcp"}}
 
 {copy_row}
 {step_functions}
@@ -149,7 +152,7 @@ def reset_all({reset_args}):
 
 # Compiled twice, as two functions: numba's cache keys a function by name, not by its options.
 _STEP = '''
-@numba.njit(cache=True, error_model="numpy"{parallel})
+@numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH{parallel})
 def step_{name}({step_args}, num_actions):
 {check}    values = {unpack}  # read once: stores in the loop could alias the array, so LLVM would reread it
     finished = 0

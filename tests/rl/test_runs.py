@@ -114,13 +114,24 @@ def test_resume_continues_the_same_curves(tmp_path):
     assert ad.load(tmp_path / "runs" / "r" / "checkpoint.npz")["global_step"] == 4096
 
 
-@pytest.mark.parametrize("module, env_id", [(ppo, "Pendulum"), (rppo, "PendulumNoVel")])
-def test_resume_is_bit_for_bit(module, env_id):
-    """Training stopped after 3 iterations and resumed from the snapshot ends exactly where an
-    uninterrupted run ends: parameters, optimizer, RNG and env state (and the recurrent state)
-    all come back."""
-    args = module.Args(env_id=env_id, total_timesteps=6 * 512, num_envs=4, num_steps=128, norm_obs=True,
+def _ppo_args(module, env_id):
+    return module.Args(env_id=env_id, total_timesteps=6 * 512, num_envs=4, num_steps=128, norm_obs=True,
                        norm_reward=True, seed=3, num_minibatches=2)
+
+
+@pytest.mark.parametrize("module, args", [
+    (ppo, _ppo_args(ppo, "Pendulum")),
+    (rppo, _ppo_args(rppo, "PendulumNoVel")),
+    # DQN with its replay buffer in the checkpoint, the learning rate annealed and target updates
+    # falling in every step a snapshot is taken.
+    (dqn, dqn.Args(total_timesteps=3000, num_envs=4, learning_starts=500, train_frequency=100, gradient_steps=4,
+                   batch_size=32, hidden_sizes=(32, 32), anneal_lr=True, double_dqn=True,
+                   target_network_frequency=100, checkpoint_replay_buffer=True, seed=4)),
+], ids=["ppo", "rppo", "dqn"])
+def test_resume_is_bit_for_bit(module, args):
+    """Training stopped after 3 iterations (rounds, for DQN) and resumed from the snapshot ends
+    exactly where an uninterrupted run ends: parameters, optimizer, RNG and env state (and the
+    recurrent state, the replay buffer, the schedule) all come back."""
     straight, _ = module.train(args)
     snapshots = []
 
@@ -132,27 +143,6 @@ def test_resume_is_bit_for_bit(module, env_id):
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"numbarl-resume-{os.getpid()}.npz"
     ad.save(snapshots[-1], path)  # through the file format, as the CLI does
     resumed, _ = module.train(args, resume=ad.load(path))
-    path.unlink()
-    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
-        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
-
-
-def test_dqn_resume_is_bit_for_bit():
-    """The same for DQN with its replay buffer in the checkpoint and the learning rate annealed."""
-    args = dqn.Args(total_timesteps=3000, num_envs=4, learning_starts=500, train_frequency=100, gradient_steps=4,
-                    batch_size=32, hidden_sizes=(32, 32), anneal_lr=True, double_dqn=True,
-                    checkpoint_replay_buffer=True, seed=4)
-    straight, _ = dqn.train(args)
-    snapshots = []
-
-    def stop_after_five(step, snapshot):
-        snapshots.append(snapshot())
-        return len(snapshots) < 5
-
-    dqn.train(args, callback=stop_after_five)
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"numbarl-dqn-resume-{os.getpid()}.npz"
-    ad.save(snapshots[-1], path)
-    resumed, _ = dqn.train(args, resume=ad.load(path))
     path.unlink()
     for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)

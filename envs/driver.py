@@ -31,6 +31,8 @@ import sys
 import tempfile
 import types
 
+import numpy as np
+
 # What one step does to sub-env i, written once: the CPU drivers run it in a (p)range loop, the
 # CUDA kernel in one thread per sub-env (envs/cuda_driver.py). Every output is written for every
 # sub-env, so the env can hand the driver fresh arrays to fill instead of copying its own.
@@ -117,8 +119,6 @@ def param_kinds(Params):
 
 def pack_params(params, owner: str):
     """The float64 array the driver reads `params` (a Params instance) from."""
-    import numpy as np
-
     values = []
     for (name, kind), value in zip(param_kinds(type(params)), params):
         if isinstance(value, str) or not isinstance(value, (bool, int, float, np.number, np.bool_)):

@@ -4,6 +4,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 import envs
 from envs import driver
 
@@ -90,3 +93,15 @@ def test_a_changed_dynamics_function_is_compiled_afresh(tmp_path):
     assert rewards == [2.0, 3.0, 3.0]
     # One generated driver per version of the dynamics; the unchanged third run reused the second's.
     assert len([f for f in os.listdir(tmp_path / "cache") if f.startswith("numbarl_driver_plugin_counter")]) == 2
+
+
+def test_parameters_that_are_not_numbers_are_refused_with_the_field_named():
+    from typing import NamedTuple
+
+    class Bad(NamedTuple):
+        gravity: float = 9.8
+        goals: tuple = (1, 2)
+
+    with pytest.raises(TypeError, match=r"Bad.goals: parameters must default to a bool, int or float .* got \(1, 2\)"):
+        driver.param_kinds(Bad)
+    np.testing.assert_array_equal(driver.pack_params(envs.cartpole.CartPoleParams(gravity=3), "CartPole")[:2], [3.0, 1.0])

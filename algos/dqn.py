@@ -41,7 +41,7 @@ class Args:
     learning_rate: float = 2.5e-4
     """Adam's learning rate"""
     anneal_lr: bool = False
-    """anneal the learning rate linearly to 0 over the rounds of gradient steps (a steadier final Q-network)"""
+    """anneal the learning rate linearly to 0 over the rounds of gradient steps"""
     buffer_size: int = 100_000
     """transitions the replay buffer holds"""
     gamma: float = 0.99

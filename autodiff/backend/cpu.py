@@ -41,6 +41,15 @@ def keep_freed_memory_in_the_heap():
         mallopt(M_TRIM_THRESHOLD, 1 << 30)
 
 
+def _flush_subnormal(x):
+    """Set x's subnormal entries to 0, in place. A moment that decays towards 0 (a ReLU unit that
+    stopped getting gradient) turns subnormal after a few hundred steps, and an arithmetic op on a
+    subnormal costs the CPU about 100x: with 38 % of a DQN's first moments subnormal, a
+    67k-parameter Adam step took 530 us instead of 130. Below the smallest normal number a
+    moment's share of the step (m / eps) is far below the last bit of any parameter it moves."""
+    x[np.abs(x) < np.finfo(x.dtype).tiny] = 0
+
+
 def _along_axis(index, axis):
     """Fancy-index coordinates of every element of `index`, with `index` itself on `axis`
     (what np.take_along_axis builds, without its Python overhead)."""
@@ -241,6 +250,8 @@ class CPUBackend(Backend):
         m += (1 - beta1) * g
         v *= beta2
         v += (1 - beta2) * (g * g)
+        _flush_subnormal(m)
+        _flush_subnormal(v)
         # Bias correction folded into the step size and the denominator (same math as the paper).
         bias1 = 1 - beta1 ** step
         bias2 = 1 - beta2 ** step

@@ -155,8 +155,9 @@ class BatchedEnv(VectorEnv):
 
     def step(self, actions):
         """Advance every sub-env by one action; finished ones start their next episode in the
-        same step. With copy=True (the default) every returned array is new; with copy=False
-        they are the env's own, overwritten by the next step. Where no episode ended, info is
+        same step. With copy=True (the default) the returned arrays are the caller's alone (new,
+        or a set reused once the caller holds none of them); with copy=False they are the env's
+        own, overwritten by the next step. Where no episode ended, info is
         empty; otherwise it holds final_obs (rows where _final_obs is False hold the current
         observation) and episode: r, l (0 where _episode is False)."""
         if self._needs_reset:

@@ -38,9 +38,17 @@ _OUTPUTS = ("_obs", "_reward", "_terminated", "_truncated", "_final_obs", "_done
             "_done_length")
 _ARRAYS = _STATE + _OUTPUTS + ("_packed",)
 RECYCLE = 3  # sets of step outputs the env keeps, to reuse once the caller has let go of them
-# What sys.getrefcount reports, through the same call as in _fresh, for an array that only the
-# env's own list refers to (the count depends on the Python version).
-_UNHELD = max(map(sys.getrefcount, [np.empty(0)]))
+
+
+def _unheld() -> int:
+    """What sys.getrefcount reports, through the same call as in _outputs, for an array that only
+    the env's own tuples refer to (the count depends on the Python version)."""
+    outputs = (np.empty(0),)
+    args = (None,) + outputs  # noqa: F841 (held, as _outputs holds a set's argument list)
+    return max(map(sys.getrefcount, outputs))
+
+
+_UNHELD = _unheld()
 
 # From this many sub-envs the driver may step them on all cores. Measured on 2 cores (BENCHMARKS.md):
 # idle, two threads win from ~512 sub-envs (1.6x at 1,024, 2x at 4,096); with another process
@@ -91,7 +99,7 @@ class BatchedEnv(VectorEnv):
         self.params = self.Params(**params)
         self._packed = pack_params(self.params, name)  # what the compiled driver reads them from
         self.num_envs, self.device, self.copy = int(num_envs), device, copy
-        self.max_steps = self.max_episode_steps if max_episode_steps is None else int(max_episode_steps)
+        self._max_steps = self._time_limit(self.max_episode_steps if max_episode_steps is None else max_episode_steps)
         self.single_observation_space, self.single_action_space = self.spaces(self.params)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -118,7 +126,11 @@ class BatchedEnv(VectorEnv):
             return
         keep_freed_memory_in_the_heap()  # the arrays a step returns are fresh: reuse heap pages
         self._driver = load_driver(self)
-        self._step_all = self._driver.step_parallel if n >= PARALLEL_FROM else self._driver.step_serial
+        self._own_outputs = tuple(getattr(self, name) for name in _OUTPUTS)  # what copy=False hands out
+        self._bind_arguments()
+        self._serial = self._entry_point(self._driver.step_serial)
+        self._parallel = self._entry_point(self._driver.step_parallel) if n >= PARALLEL_FROM else None
+        self._step_all = self._parallel or self._serial
         self._adaptive = n >= PARALLEL_FROM  # False pins the driver in _step_all (tests, benchmarks)
         self._calls, self._next_probe, self._interval = 0, 0, ADAPT_EVERY
         self._probe, self._probe_left = ([], []), 0
@@ -147,7 +159,7 @@ class BatchedEnv(VectorEnv):
         super().reset(seed=seed)
         if seed is not None:
             self._write("rng", seed_streams(seed, self.num_envs))
-        obs = self._fresh(1)[0]
+        obs = self._new_obs()
         self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs,
                                self._mask(True))
         self._needs_reset = False
@@ -166,59 +178,97 @@ class BatchedEnv(VectorEnv):
             return self._step_cuda(self._check_actions(actions))
         if type(actions) is not np.ndarray or actions.dtype is not self._action_dtype or actions.shape != self._action_shape:
             actions = self._check_actions(actions)  # converts, or says what is wrong
-        out = self._fresh()
-        kernel = self._choose_driver() if self._adaptive else self._step_all
-        start = time.perf_counter() if self._probe_left else 0.0
-        finished = kernel(self.state, self.t, self.rng, self.ep_return, actions, self._packed,
-                          self.max_steps, *out, self._num_actions)
-        if self._probe_left:
-            self._record_probe(kernel is self._driver.step_parallel, time.perf_counter() - start)
+        if self.copy:  # a set of outputs handed out before that nobody holds any more, or a new one
+            for outputs, args in self._handed_out:
+                if max(map(sys.getrefcount, outputs)) <= _UNHELD:
+                    break
+            else:
+                outputs, args = self._new_outputs()
+        else:
+            outputs, args = self._own_outputs, self._own
+        finished = self._step_adaptive(actions, args) if self._adaptive else self._step_all(actions, *args)
         if finished < 0:  # the driver checked the actions first and stepped nothing
             self._check_actions(actions)  # says what is wrong
             raise ValueError(f"{type(self).__name__}: actions outside {self.single_action_space}")
-        obs, reward, terminated, truncated, final_obs, done, done_return, done_length = out
+        obs, reward, terminated, truncated, final_obs, done, done_return, done_length = outputs
         info = {"final_obs": final_obs, "_final_obs": done, "episode": {"r": done_return, "l": done_length},
                 "_episode": done} if finished else {}
         return obs, reward, terminated, truncated, info
 
-    def _fresh(self, count: int = len(_OUTPUTS)):
-        """The first `count` arrays a step writes: new ones (copy=True, on the CPU) or the env's own.
-        A step's set may be one handed out before whose arrays nobody holds any more: no one can
-        see them change, and eight allocations cost 1.2 us, a quarter of a step at N = 64."""
-        if not (self.copy and self.device == "cpu"):
-            return [getattr(self, name) for name in _OUTPUTS[:count]]
-        whole = count == len(_OUTPUTS)
-        if whole:
-            for arrays in self._handed_out:
-                if max(map(sys.getrefcount, arrays)) <= _UNHELD:
-                    return arrays
+    @property
+    def max_steps(self) -> int:
+        """The time limit in steps (0: none); assigning it takes effect from the next step."""
+        return self._max_steps
+
+    @max_steps.setter
+    def max_steps(self, value: int):
+        self._max_steps = self._time_limit(value)
+        if self.device == "cpu":
+            self._bind_arguments()
+
+    def _time_limit(self, value) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{type(self).__name__}: max_episode_steps must be an integer >= 0 (0: no time "
+                             f"limit), got {value!r}")
+        return int(value)
+
+    def _bind_arguments(self):
+        """Everything a step passes the CPU driver but the actions and the outputs, in the driver's
+        order (envs/driver.py, CPU_STEP_ARGS): the env's own arrays, which it only ever writes in
+        place, so the tuple is built once."""
+        self._fixed = (self._num_actions, self.state, self.t, self.rng, self.ep_return, self._packed, self._max_steps)
+        self._own = self._fixed + self._own_outputs
+        self._handed_out.clear()  # their argument lists hold the old values
+
+    def _new_outputs(self):
+        """New arrays for a step to write, and the driver's whole argument list but the actions.
+        step() reuses a set once the caller holds none of its arrays (no one can see them change,
+        and eight allocations cost 1.2 us, a quarter of a step at N = 64)."""
         empty = np.empty
-        arrays = [empty(shape, dtype) for shape, dtype in self._layout[:count]]
-        if whole:
-            self._handed_out.append(arrays)  # the oldest set drops out: it is the caller's alone
-        return arrays
+        outputs = tuple(empty(shape, dtype) for shape, dtype in self._layout)
+        args = self._fixed + outputs
+        self._handed_out.append((outputs, args))  # the oldest set drops out: it is the caller's alone
+        return outputs, args
+
+    def _new_obs(self):
+        """The array reset() and observations() write: a new one, or the env's own (copy=False or
+        on the GPU)."""
+        if self.copy and self.device == "cpu":
+            return np.empty(*self._layout[0])
+        return self._obs
+
+    def _entry_point(self, dispatcher):
+        """The driver compiled for exactly this env's argument types, called past numba's type
+        dispatch (0.3 us of a 3 us step at N = 64). Safe because step() passes only arrays the
+        env made, with those types, and actions it has checked for type, dtype and shape; the
+        driver takes actions of any strides (layout A), so a view of the right shape is fine."""
+        actions = numba.typeof(np.empty(self._action_shape, self._action_dtype)).copy(layout="A")
+        return dispatcher.compile((actions, *map(numba.typeof, self._own)))
 
     def _step_cuda(self, actions):
         """One kernel launch and nothing copied to the host: the returned arrays and the info's
         are the env's own device arrays, valid until the next step. info always holds
         final_obs, the episode totals and their mask (terminated | truncated), so that reading
         them needs no check on the host."""
-        self._driver.step_all(self.state, self.t, self.rng, self.ep_return, actions, self._packed,
-                              self.max_steps, *self._fresh())
+        self._driver.step_all(actions, self.state, self.t, self.rng, self.ep_return, self._packed,
+                              self.max_steps, *(getattr(self, name) for name in _OUTPUTS))
         info = {"final_obs": self._final_obs, "_final_obs": self._done,
                 "episode": {"r": self._done_return, "l": self._done_length}, "_episode": self._done}
         return self._obs, self._reward, self._terminated, self._truncated, info
 
-    def _choose_driver(self):
-        """The driver for this step: the chosen one, or while probing, the two in turn (serial
-        first; results are identical), each timed by step()."""
+    def _step_adaptive(self, actions, args):
+        """One step with the chosen driver, or while probing, with the two in turn (serial first;
+        results are identical), each timed."""
         if self._probe_left == 0 and self._calls >= self._next_probe:
             self._probe_left = PROBE_STEPS
         self._calls += 1
         if self._probe_left == 0:
-            return self._step_all
+            return self._step_all(actions, *args)
         parallel = (PROBE_STEPS - self._probe_left) % 2
-        return self._driver.step_parallel if parallel else self._driver.step_serial
+        start = time.perf_counter()
+        finished = (self._parallel if parallel else self._serial)(actions, *args)
+        self._record_probe(parallel, time.perf_counter() - start)
+        return finished
 
     def _record_probe(self, parallel: int, seconds: float):
         """Keep the driver whose median probe step was faster; a parallel step 3x slower than a
@@ -232,7 +282,7 @@ class BatchedEnv(VectorEnv):
             return
         median = lambda times: sorted(times)[len(times) // 2]  # noqa: E731
         faster = not stalled and median(parallel_times) < median(serial_times)
-        chosen = self._driver.step_parallel if faster else self._driver.step_serial
+        chosen = self._parallel if faster else self._serial
         self._interval = min(2 * self._interval, ADAPT_MAX) if chosen is self._step_all else ADAPT_EVERY
         self._step_all, self._next_probe = chosen, self._calls + self._interval
         self._probe, self._probe_left = ([], []), 0
@@ -309,7 +359,7 @@ class BatchedEnv(VectorEnv):
     def observations(self):
         """The current observation of every sub-env, computed from the state (a new array, or
         on the GPU the env's own)."""
-        obs = self._fresh(1)[0]
+        obs = self._new_obs()
         self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs,
                                self._mask(False))
         return obs

@@ -72,8 +72,11 @@ if mask[i]:
 _observe(state, i, obs, params)
 '''
 
-STEP_ARGS = ("state, t, rng, ep_return, actions, packed_params, max_steps, obs, reward, "
+# The CPU driver takes num_actions after the actions (to check them); the order puts everything a
+# step passes but the actions in one tuple the env builds once per set of outputs.
+STEP_ARGS = ("actions, state, t, rng, ep_return, packed_params, max_steps, obs, reward, "
              "terminated, truncated, final_obs, done, done_return, done_length")
+CPU_STEP_ARGS = STEP_ARGS.replace("actions, ", "actions, num_actions, ", 1)
 RESET_ARGS = "state, t, rng, ep_return, packed_params, obs, mask"
 
 # Bad actions never reach the dynamics: the CPU driver checks them all before it steps any
@@ -155,7 +158,7 @@ def reset_all({reset_args}):
 # Compiled twice, as two functions: numba's cache keys a function by name, not by its options.
 _STEP = '''
 @numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH{parallel})
-def step_{name}({step_args}, num_actions):
+def step_{name}({step_args}):
 {check}    values = {unpack}  # read once: stores in the loop could alias the array, so LLVM would reread it
     finished = 0
     for i in numba.prange(state.shape[1]):
@@ -250,7 +253,7 @@ def load_driver(env):
     if key in _LOADED:
         return _LOADED[key]
     body = indent(STEP_BODY, 8)
-    steps = "".join(_STEP.format(name=name, parallel=option, step_args=STEP_ARGS, step_body=body,
+    steps = "".join(_STEP.format(name=name, parallel=option, step_args=CPU_STEP_ARGS, step_body=body,
                                  check=indent(_CHECK[discrete], 4), unpack=unpack_params(env_cls.Params))
                     for name, option in (("serial", ""), ("parallel", ", parallel=True")))
     source = driver_source(_TEMPLATE, env, '@numba.njit(inline="always", error_model="numpy")', step_functions=steps)

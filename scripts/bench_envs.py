@@ -50,8 +50,8 @@ def candidates(name, gym_id, n):
     if n >= 1024:  # the thread-count choice, measured: envs.base.PARALLEL_FROM
         other = envs.make(name, num_envs=n, seed=0)
         other.reset(seed=0)
-        parallel = other._step_all is other._driver.step_parallel
-        other._step_all = other._driver.step_serial if parallel else other._driver.step_parallel
+        parallel = other._step_all is other._parallel
+        other._step_all = other._serial if parallel else other._parallel
         other._adaptive = False  # pinned: the other driver, always
         yield f"numbarl ({'1 thread' if parallel else 'all threads'})", other.step, other.single_action_space
     if gym.spec(gym_id).vector_entry_point is not None:

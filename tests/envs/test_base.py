@@ -55,6 +55,15 @@ def test_truncation_is_not_termination():
     np.testing.assert_array_equal(truncated, [True, True])
     np.testing.assert_array_equal(terminated, [False, False])
     assert info["final_obs"].shape == (2, 4)
+    # A new time limit applies from the next step, to the episodes under way too.
+    env.max_steps = 2
+    env.step(np.array([0, 1]))
+    assert env.step(np.array([0, 1]))[3].all()
+    for bad in (-1, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="max_episode_steps must be an integer >= 0"):
+            env.max_steps = bad
+    with pytest.raises(ValueError, match="max_episode_steps must be an integer >= 0"):
+        cartpole(2, max_episode_steps=-3)
 
 
 def test_same_seed_same_trajectories_and_different_seeds_differ():
@@ -80,8 +89,8 @@ def test_parallel_and_serial_drivers_agree():
     n = 9000
     a, b = envs.make("Acrobot", num_envs=n, seed=1), envs.make("Acrobot", num_envs=n, seed=1)
     a.reset(), b.reset()
-    b._step_all = b._driver.step_serial
-    assert a._step_all is a._driver.step_parallel
+    b._step_all = b._serial
+    assert a._step_all is a._parallel
     a._adaptive = b._adaptive = False  # pinned: no probing of the other driver
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -92,8 +101,8 @@ def test_parallel_and_serial_drivers_agree():
 def test_the_faster_driver_is_kept():
     env = envs.make("CartPole", num_envs=envs.base.PARALLEL_FROM, seed=0)
     assert env._adaptive and not envs.make("CartPole", num_envs=envs.base.PARALLEL_FROM - 1)._adaptive
-    for slow_parallel, kept, probes in ((True, env._driver.step_serial, 4),
-                                        (False, env._driver.step_parallel, envs.base.PROBE_STEPS)):
+    for slow_parallel, kept, probes in ((True, env._serial, 4),
+                                        (False, env._parallel, envs.base.PROBE_STEPS)):
         env._probe_left, k = envs.base.PROBE_STEPS, 0
         while env._probe_left:  # a loaded core: a parallel step waits for a time slice
             parallel = k % 2
@@ -110,7 +119,7 @@ def test_the_faster_driver_is_kept():
     for _ in range(envs.base.PROBE_STEPS + 4):
         actions = rng.integers(0, 2, env.num_envs)
         np.testing.assert_array_equal(env.step(actions)[0], pinned.step(actions)[0])
-    assert env._step_all in (env._driver.step_serial, env._driver.step_parallel)
+    assert env._step_all in (env._serial, env._parallel)
 
 
 def test_get_state_set_state_round_trip():
@@ -242,5 +251,5 @@ def test_arrays_the_caller_let_go_of_are_reused_and_held_ones_never_are():
         if info and k % 5 == 0:
             held.append(info["final_obs"])
     # Once nothing refers to a set of outputs, a later step writes into it instead of allocating.
-    in_ring = {id(arrays[0]) for arrays in env._handed_out}
+    in_ring = {id(outputs[0]) for outputs, _ in env._handed_out}
     assert id(env.step(rng.integers(0, 2, 8))[0]) in in_ring

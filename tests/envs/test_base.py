@@ -221,6 +221,21 @@ def test_rejected_actions_step_no_sub_env():
             np.testing.assert_array_equal(value, before[key], err_msg=key)
 
 
+def test_strided_actions_step_as_their_contiguous_copy():
+    # The driver is called past numba's type checks for C-ordered actions only (envs/base.py,
+    # _entry_point): any other layout must be copied first, never read with the wrong strides.
+    rng = np.random.default_rng(4)
+    for name, draw in (("CartPole", lambda: rng.integers(0, 2, (6, 3))[:, 1]),
+                       ("Pendulum", lambda: rng.uniform(-2, 2, (6, 3)).astype(np.float32)[:, 1:2])):
+        a, b = envs.make(name, num_envs=6, seed=3), envs.make(name, num_envs=6, seed=3)
+        a.reset(seed=3), b.reset(seed=3)
+        for _ in range(5):
+            actions = draw()
+            assert not actions.flags.c_contiguous
+            for x, y in zip(a.step(actions)[:4], b.step(np.ascontiguousarray(actions))[:4]):
+                np.testing.assert_array_equal(x, y)
+
+
 def test_parameters_must_be_numbers():
     with pytest.raises(ValueError, match="CartPole: parameter gravity must be a number, got 'high'"):
         envs.make("CartPole", gravity="high")

@@ -62,3 +62,18 @@ def test_wrong_type_names_the_flag():
     parser.error = lambda message: (_ for _ in ()).throw(ConfigError(message))
     with pytest.raises(ConfigError, match="--num-envs expects an integer, got 'eight'"):
         parser.parse_args(["ppo", "CartPole", "--num-envs", "eight"])
+
+
+def test_every_gymnasium_env_has_tuned_defaults_for_every_algorithm_that_fits():
+    # The built-ins that reproduce a Gymnasium env: PPO for all, DQN for the discrete ones.
+    import gymnasium as gym
+
+    import envs
+
+    for name in envs.list():
+        env = envs.make(name, num_envs=1)
+        if getattr(env, "gymnasium_id", None) is None:
+            continue  # numbarl's own envs (CartPoleNoVel, MemoryCue, ...) are rppo's
+        assert ("ppo", name) in TUNED, name
+        if isinstance(env.single_action_space, gym.spaces.Discrete):
+            assert ("dqn", name) in TUNED, name

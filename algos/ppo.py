@@ -250,9 +250,10 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             order = ad.randperm(args.batch_size, rng, args.device)
             for start_i in range(0, args.batch_size, args.minibatch_size):
                 mb = order[start_i:start_i + args.minibatch_size]
-                dist = agent.dist(b_obs[mb])
+                mb_obs = b_obs[mb]
+                dist = agent.dist(mb_obs)
                 newlogprob, entropy = agent.log_prob_entropy(dist, b_actions[mb])
-                loss, stats = clipped_loss(args, newlogprob, entropy, agent.value(b_obs[mb]), b_logprobs[mb],
+                loss, stats = clipped_loss(args, newlogprob, entropy, agent.value(mb_obs), b_logprobs[mb],
                                            b_adv[mb], b_returns[mb], b_values[mb])
                 clipfracs.append(stats["clipfrac"])
                 optimizer.zero_grad()
@@ -322,7 +323,9 @@ def clipped_loss(args, newlogprob, entropy, newvalue, old_logprob, advantages, r
     else:
         v_loss = 0.5 * ((newvalue - returns) ** 2).mean()
     entropy_loss = entropy.mean()
-    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+    # Without an entropy bonus its gradient is zero: leave it out of the graph (it is still logged).
+    loss = pg_loss - args.ent_coef * entropy_loss if args.ent_coef else pg_loss
+    loss = loss + v_loss * args.vf_coef
     return loss, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy_loss,
                   "approx_kl": approx_kl, "clipfrac": clipfrac}
 

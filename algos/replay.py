@@ -38,11 +38,10 @@ class ReplayBuffer:
                          (slice(0, n - first), slice(first, n))):
             if src.start == src.stop:
                 continue
-            self.obs[dst] = obs[src]
-            self.next_obs[dst] = next_obs[src]
-            self.actions[dst] = actions[src]
-            self.rewards[dst] = rewards[src]
-            self.dones[dst] = done[src]
+            whole = src.stop - src.start == n  # the usual case: no slicing op per field
+            for stored, value in ((self.obs, obs), (self.next_obs, next_obs), (self.actions, actions),
+                                  (self.rewards, rewards), (self.dones, done)):
+                stored[dst] = value if whole else value[src]
         self.position = (self.position + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 

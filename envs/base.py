@@ -52,16 +52,19 @@ _UNHELD = _unheld()
 
 # From this many sub-envs the driver may step them on all cores. Measured on 2 cores (BENCHMARKS.md):
 # idle, two threads win from ~512 sub-envs (1.6x at 1,024, 2x at 4,096); with another process
-# busy on one core, two OpenMP threads lose at every size, at times 20x (a worker waiting for a
-# time slice stalls every step). So from this size the env times both drivers for up to
-# PROBE_STEPS steps and keeps the faster, and probes again later (after ADAPT_EVERY steps,
-# doubling up to ADAPT_MAX while the choice holds): the load on a machine changes while it trains.
-# A stalled parallel probe ends the probe at once, so probing costs little on a busy machine.
+# busy on one core, two OpenMP threads lose at every size, at times 50x (a worker waiting for a
+# time slice stalls a step for milliseconds, though most steps still run fast). So from this size
+# the env times both drivers for up to PROBE_STEPS steps and keeps the one faster on average, and
+# probes again later (after ADAPT_EVERY steps, doubling up to ADAPT_MAX while the choice holds):
+# the load on a machine changes while it trains. A stalled parallel probe ends the probe at once,
+# so probing costs little on a busy machine, and a kept parallel driver is timed on every step:
+# once WATCH of its steps have cost more than WATCH serial ones would have, serial takes over.
 # envs.base.PARALLEL_FROM = 10**9 keeps one thread.
 PARALLEL_FROM = 1024
 PROBE_STEPS = 16
 ADAPT_EVERY = 2048
 ADAPT_MAX = 2048 * 64
+WATCH = 128
 
 
 class BatchedEnv(VectorEnv):
@@ -134,6 +137,7 @@ class BatchedEnv(VectorEnv):
         self._adaptive = n >= PARALLEL_FROM  # False pins the driver in _step_all (tests, benchmarks)
         self._calls, self._next_probe, self._interval = 0, 0, ADAPT_EVERY
         self._probe, self._probe_left = ([], []), 0
+        self._serial_mean, self._watched, self._watch_left = float("inf"), 0.0, WATCH
 
     def _to_device(self):
         """device='cuda': the same arrays, on the GPU, stepped by the same dynamics compiled into
@@ -259,33 +263,54 @@ class BatchedEnv(VectorEnv):
 
     def _step_adaptive(self, actions, args):
         """One step with the chosen driver, or while probing, with the two in turn (serial first;
-        results are identical), each timed."""
+        results are identical). Probe steps and every step of a kept parallel driver are timed."""
         if self._probe_left == 0 and self._calls >= self._next_probe:
             self._probe_left = PROBE_STEPS
         self._calls += 1
-        if self._probe_left == 0:
-            return self._step_all(actions, *args)
-        parallel = (PROBE_STEPS - self._probe_left) % 2
+        probing = self._probe_left > 0
+        if not probing and self._step_all is self._serial:
+            return self._serial(actions, *args)
+        parallel = (PROBE_STEPS - self._probe_left) % 2 if probing else 1
         start = time.perf_counter()
         finished = (self._parallel if parallel else self._serial)(actions, *args)
-        self._record_probe(parallel, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        if probing:
+            self._record_probe(parallel, seconds)
+        else:
+            self._watch_parallel(seconds)
         return finished
 
     def _record_probe(self, parallel: int, seconds: float):
-        """Keep the driver whose median probe step was faster; a parallel step 3x slower than a
-        serial one ends the probe, unless it was the probe's first (which may have started or
-        woken the thread pool: judged on it, an idle machine kept one thread at 8,192 sub-envs)."""
+        """Keep the driver whose probe steps took less time on average (a median hides the rare
+        long stalls that make two threads on a busy machine 50x slower than one); a parallel
+        step 3x slower than a serial one ends the probe. The first parallel step is left out of
+        both: it may have started or woken the thread pool (judged on it, an idle machine kept
+        one thread at 8,192 sub-envs)."""
         self._probe[parallel].append(seconds)
         self._probe_left -= 1
         serial_times, parallel_times = self._probe
         stalled = bool(parallel and len(parallel_times) > 1 and seconds > 3 * min(serial_times))
         if self._probe_left > 0 and not stalled:
             return
-        median = lambda times: sorted(times)[len(times) // 2]  # noqa: E731
-        faster = not stalled and median(parallel_times) < median(serial_times)
-        chosen = self._parallel if faster else self._serial
+        mean = lambda times: sum(times) / len(times)  # noqa: E731
+        faster = not stalled and len(parallel_times) > 1 and mean(parallel_times[1:]) < mean(serial_times)
+        self._keep(self._parallel if faster else self._serial, mean(serial_times))
+
+    def _watch_parallel(self, seconds: float):
+        """A kept parallel driver's step: once the steps of this window of WATCH have taken longer
+        than WATCH steps of the serial driver took in the probe, switch to serial at once."""
+        self._watched += seconds
+        self._watch_left -= 1
+        if self._watched > WATCH * self._serial_mean:
+            self._keep(self._serial, self._serial_mean)
+        elif self._watch_left == 0:
+            self._watched, self._watch_left = 0.0, WATCH
+
+    def _keep(self, chosen, serial_mean: float):
+        """Step with `chosen` until the next probe: later while the choice holds, soon if it changed."""
         self._interval = min(2 * self._interval, ADAPT_MAX) if chosen is self._step_all else ADAPT_EVERY
         self._step_all, self._next_probe = chosen, self._calls + self._interval
+        self._serial_mean, self._watched, self._watch_left = serial_mean, 0.0, WATCH
         self._probe, self._probe_left = ([], []), 0
 
     def close(self, **kwargs):

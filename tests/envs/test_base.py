@@ -111,6 +111,22 @@ def test_the_faster_driver_is_kept():
         # A stalled parallel step (after the first, which may start the thread pool) ends the
         # probe at once; otherwise all PROBE_STEPS are timed.
         assert env._step_all is kept and env._probe == ([], []) and k == probes
+    # A kept parallel driver is watched: fast steps keep it, and once the steps of a window have
+    # cost more than as many serial steps would (here one stall), serial takes over at once.
+    env._probe_left = envs.base.PROBE_STEPS
+    for k in range(envs.base.PROBE_STEPS):
+        env._record_probe(k % 2, 5e-4 if k % 2 else 1e-3)
+    assert env._step_all is env._parallel
+    for _ in range(3 * envs.base.WATCH):
+        env._watch_parallel(6e-4)
+    assert env._step_all is env._parallel
+    env._watch_parallel(2 * envs.base.WATCH * 1e-3)  # one stall as long as 64 serial steps
+    assert env._step_all is env._serial and env._next_probe == env._calls + envs.base.ADAPT_EVERY
+    # A probe judged by the median would keep the parallel driver here; by the mean it does not.
+    env._probe_left = envs.base.PROBE_STEPS
+    for k in range(envs.base.PROBE_STEPS):  # two of the counted parallel steps took 2.9x a serial one
+        env._record_probe(k % 2, (2.9e-3 if k in (5, 9) else 5e-4) if k % 2 else 1e-3)
+    assert env._step_all is env._serial
     # Stepping probes both drivers in its first steps, then keeps one; trajectories do not change.
     pinned = envs.make("CartPole", num_envs=env.num_envs, seed=0)
     pinned._adaptive = False

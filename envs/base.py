@@ -21,7 +21,7 @@ import gymnasium as gym
 from autodiff.backend.cpu import keep_freed_memory_in_the_heap
 
 from .cuda_driver import CudaDriver, cuda_available
-from .driver import load_driver, pack_params
+from .driver import LIMITS, load_driver, pack_params
 from .rng import seed_streams
 
 
@@ -100,7 +100,6 @@ class BatchedEnv(VectorEnv):
             raise TypeError(f"{name} has no parameter {', '.join(map(repr, unknown))}; "
                             f"valid: {', '.join(self.Params._fields)}")
         self.params = self.Params(**params)
-        self._packed = pack_params(self.params, name)  # what the compiled driver reads them from
         self.num_envs, self.device, self.copy = int(num_envs), device, copy
         self._max_steps = self._time_limit(self.max_episode_steps if max_episode_steps is None else max_episode_steps)
         self.single_observation_space, self.single_action_space = self.spaces(self.params)
@@ -119,7 +118,9 @@ class BatchedEnv(VectorEnv):
         for name, (shape, dtype) in zip(_OUTPUTS, self._layout):  # what copy=False hands out
             setattr(self, name, np.zeros(shape, dtype))
         self._discrete = isinstance(self.single_action_space, gym.spaces.Discrete)
-        self._num_actions = int(self.single_action_space.n) if self._discrete else 0
+        num_actions = int(self.single_action_space.n) if self._discrete else 0
+        # What the compiled driver reads the parameters, the time limit and the action count from.
+        self._packed = pack_params(self.params, type(self).__name__, self._max_steps, num_actions)
         self._action_shape = (n,) if self._discrete else (n, *self.single_action_space.shape)
         self._action_dtype = np.dtype(np.int64 if self._discrete else np.float32)
         self._needs_reset = True
@@ -129,8 +130,11 @@ class BatchedEnv(VectorEnv):
             return
         keep_freed_memory_in_the_heap()  # the arrays a step returns are fresh: reuse heap pages
         self._driver = load_driver(self)
+        # Everything a step passes the CPU driver but the actions and the outputs, in the driver's
+        # order (envs/driver.py, STEP_ARGS): the env's own arrays, only ever written in place.
+        self._fixed = (self.state, self.t, self.rng, self.ep_return, self._packed)
         self._own_outputs = tuple(getattr(self, name) for name in _OUTPUTS)  # what copy=False hands out
-        self._bind_arguments()
+        self._own = self._fixed + self._own_outputs
         self._serial = self._entry_point(self._driver.step_serial)
         self._parallel = self._entry_point(self._driver.step_parallel) if n >= PARALLEL_FROM else None
         self._step_all = self._parallel or self._serial
@@ -208,22 +212,15 @@ class BatchedEnv(VectorEnv):
     @max_steps.setter
     def max_steps(self, value: int):
         self._max_steps = self._time_limit(value)
-        if self.device == "cpu":
-            self._bind_arguments()
+        packed = np.array(self._packed if self.device == "cpu" else self._packed.copy_to_host())
+        packed[-len(LIMITS) + LIMITS.index("max_steps")] = self._max_steps
+        self._write("_packed", packed)
 
     def _time_limit(self, value) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{type(self).__name__}: max_episode_steps must be an integer >= 0 (0: no time "
                              f"limit), got {value!r}")
         return int(value)
-
-    def _bind_arguments(self):
-        """Everything a step passes the CPU driver but the actions and the outputs, in the driver's
-        order (envs/driver.py, CPU_STEP_ARGS): the env's own arrays, which it only ever writes in
-        place, so the tuple is built once."""
-        self._fixed = (self._num_actions, self.state, self.t, self.rng, self.ep_return, self._packed, self._max_steps)
-        self._own = self._fixed + self._own_outputs
-        self._handed_out.clear()  # their argument lists hold the old values
 
     def _new_outputs(self):
         """New arrays for a step to write, and the driver's whole argument list but the actions.
@@ -256,7 +253,7 @@ class BatchedEnv(VectorEnv):
         final_obs, the episode totals and their mask (terminated | truncated), so that reading
         them needs no check on the host."""
         self._driver.step_all(actions, self.state, self.t, self.rng, self.ep_return, self._packed,
-                              self.max_steps, *(getattr(self, name) for name in _OUTPUTS))
+                              *(getattr(self, name) for name in _OUTPUTS))
         info = {"final_obs": self._final_obs, "_final_obs": self._done,
                 "episode": {"r": self._done_return, "l": self._done_length}, "_episode": self._done}
         return self._obs, self._reward, self._terminated, self._truncated, info

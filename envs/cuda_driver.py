@@ -11,7 +11,7 @@ the dynamics still run compiled while the kernel's own logic is what the simulat
 
 from __future__ import annotations
 
-from .driver import RESET_ARGS, STEP_ARGS, STEP_BODY, driver_source, indent, load_generated
+from .driver import RESET_ARGS, STEP_ARGS, STEP_BODY, driver_source, indent, load_generated, read_limits
 
 THREADS = 256  # per block: sub-envs are independent, so any size that fills a warp works
 
@@ -29,7 +29,7 @@ _Params = None  # the env's Params class, set by envs.driver before anything com
 def step_kernel({step_args}):
     i = cuda.grid(1)
     if i < state.shape[1]:
-{unwrap_step}        params = _Params(*{unpack})
+{unwrap_step}{limits}        params = _Params(*{unpack})
 {step_body}
 @cuda.jit(cache={cache})
 def reset_kernel({reset_args}):
@@ -43,7 +43,7 @@ _LOADED: dict = {}
 
 def _unwrap(args: str) -> str:
     """Simulator only: rebind each array argument to the numpy array behind it."""
-    names = [a.strip() for a in args.split(",") if a.strip() != "max_steps"]
+    names = [a.strip() for a in args.split(",")]
     return f"        {', '.join(names)} = {', '.join(f'_host({n})' for n in names)}\n"
 
 
@@ -60,7 +60,7 @@ def load_cuda_driver(env):
     source = driver_source(_TEMPLATE, env, "@cuda.jit(device=True, inline=True)", step_body=indent(STEP_BODY, 8),
                            unwrap_step=_unwrap(STEP_ARGS) if simulator else "",
                            unwrap_reset=_unwrap(RESET_ARGS) if simulator else "",
-                           cache="False" if simulator else "True")
+                           limits=indent(read_limits(env_cls.Params), 8), cache="False" if simulator else "True")
     if simulator:
         source += "\n\ndef _host(array):\n    return array._ary\n"
     kind = "sim" if simulator else "cuda"

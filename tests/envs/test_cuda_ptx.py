@@ -18,7 +18,7 @@ NAMES = ["CartPole", "Pendulum", "MountainCar", "MountainCarContinuous", "Acrobo
 def argument_types(env, names, actions):
     """The numba types a launch passes, from a CPU env's own arrays."""
     values = {"state": env.state, "t": env.t, "rng": env.rng, "actions": actions, "packed_params": env._packed,
-              "max_steps": np.int64(env.max_steps), "obs": env._obs, "reward": env._reward,
+              "obs": env._obs, "reward": env._reward,
               "terminated": env._terminated, "truncated": env._truncated, "final_obs": env._final_obs,
               "ep_return": env.ep_return, "done_return": env._done_return,
               "done_length": env._done_length, "done": env._done, "mask": env._done}

@@ -10,6 +10,7 @@ from . import functional as F
 from . import ops
 from .tensor import DEFAULT_DTYPE, Tensor, _rng_state
 from .backend import get_backend
+from .function import STATE
 
 
 class Parameter(Tensor):
@@ -266,6 +267,24 @@ class MLP(Sequential):
             elif last and output_activation is not None:
                 layers.append(_activation(output_activation)())
         super().__init__(*layers)
+        self._linear_only = all(isinstance(layer, Linear) for layer in layers)
+
+    def forward(self, x):
+        if self._linear_only and not STATE.enabled and not STATE.anomaly and isinstance(x, Tensor):
+            # Acting in a rollout (no graph, nothing to check): the backend's fused layers one after
+            # another, without an op and a module call per layer (a third of a small MLP's time).
+            data, bk = x.data, x._backend
+            try:
+                for layer in self._layers():
+                    data = bk.linear(data, layer.weight.data, None if layer.bias is None else layer.bias.data,
+                                     layer.activation)
+            except (ValueError, IndexError):
+                return super().forward(x)  # the op-by-op path says which layer and shapes failed
+            return Tensor._make(data, bk)
+        return super().forward(x)
+
+    def _layers(self):
+        return [getattr(self, name) for name in self._module_names]
 
 
 def _activation(act):

@@ -92,6 +92,23 @@ def test_mlp_structure_gains_and_activations():
         nn.MLP([2, 2], "swish")
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_mlp_without_a_graph_computes_what_its_ops_do(activation, rng):
+    # Under no_grad an MLP of fused Linear layers runs them back to back in the backend; it must
+    # give the op-by-op result bit for bit, and leave shape errors to the ops that name them.
+    net = nn.MLP([5, 16, 16, 3], activation)
+    x = ad.tensor(rng.standard_normal((7, 5)).astype(np.float32))
+    recorded = net(x).numpy()
+    with ad.no_grad():
+        out = net(x)
+        assert not out.requires_grad
+        np.testing.assert_array_equal(out.numpy(), recorded)
+        with pytest.raises(ValueError, match=r"Linear failed on inputs of shapes \(7, 4\)"):
+            net(ad.tensor(np.zeros((7, 4), np.float32)))
+    with ad.no_grad(), ad.detect_anomaly():
+        np.testing.assert_array_equal(net(x).numpy(), recorded)
+
+
 def test_embedding_accumulates_repeated_indices(rng):
     emb = nn.Embedding(5, 3, dtype=np.float64)
     idx = np.array([[0, 2], [2, 4], [2, 0]])

@@ -68,6 +68,20 @@ def _adam(p, g, m, v, beta1, c1, beta2, c2, tiny, inv_sqrt_bias2, eps, step_size
         p[i] -= mi / (rounded[0] + eps) * step_size
 
 
+def _reduce(ufunc, x, axis, keepdims=False):
+    """ufunc.reduce(x, axis, keepdims), with a short last axis of floats (2 to 7 entries: the
+    logits of a few actions) reduced by ufunc calls on its columns. numpy reduces a short inner
+    axis row by row, 13 us for (1024, 2) against 1 us this way, and below 8 entries it combines
+    them in the same order, so the results are bit for bit the same (tested)."""
+    if (axis is not None and x.ndim >= 2 and (axis == -1 or axis == x.ndim - 1) and 2 <= x.shape[-1] < 8
+            and x.dtype.kind == "f"):
+        out = ufunc(x[..., 0], x[..., 1])
+        for j in range(2, x.shape[-1]):
+            ufunc(out, x[..., j], out=out)
+        return out[..., None] if keepdims else out
+    return ufunc.reduce(x, axis=axis, keepdims=keepdims)
+
+
 def _along_axis(index, axis):
     """Fancy-index coordinates of every element of `index`, with `index` itself on `axis`
     (what np.take_along_axis builds, without its Python overhead)."""
@@ -163,8 +177,8 @@ class CPUBackend(Backend):
         return np.multiply(out, g, out=out) if g.shape == out.shape else out * g
 
     def log_softmax(self, x, axis):
-        shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
-        shifted -= np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = x - _reduce(np.maximum, x, axis, keepdims=True)
+        shifted -= np.log(_reduce(np.add, np.exp(shifted), axis, keepdims=True))
         return shifted
 
     def sigmoid_backward(self, g, y):
@@ -172,16 +186,16 @@ class CPUBackend(Backend):
 
     def max_backward_mask(self, x, m, axis):
         mask = (x == m).astype(x.dtype)
-        return mask / mask.sum(axis=axis, keepdims=True)
+        return mask / _reduce(np.add, mask, axis, keepdims=True)
 
     # -- reductions ---------------------------------------------------------------------------------
     # The ufuncs' own reduce methods: np.sum / np.max add a Python layer that costs more than
     # the arithmetic on RL-sized arrays.
     def sum(self, x, axis, keepdims):
-        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+        return _reduce(np.add, x, axis, keepdims)
 
     def max(self, x, axis, keepdims):
-        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+        return _reduce(np.maximum, x, axis, keepdims)
 
     def argmax(self, x, axis):
         return np.argmax(x, axis=axis)

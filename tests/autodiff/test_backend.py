@@ -76,6 +76,24 @@ def test_cpu_adam_step_matches_numpy_bit_for_bit(dtype, weight_decay, rng):
         assert (m[: n // 2] == 0).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_reductions_over_a_short_last_axis_equal_numpys_bit_for_bit(dtype, rng):
+    # Short last axes take a column-by-column path (autodiff/backend/cpu.py, _reduce).
+    bk = get_backend("cpu")
+    for k in range(1, 10):
+        x = (rng.standard_normal((3, 50, k)) * 10.0 ** rng.integers(-8, 8, (3, 50, k))).astype(dtype)
+        x[0, 0, 0] = np.nan
+        for keepdims in (False, True):
+            for ours, ufunc in ((bk.sum, np.add), (bk.max, np.maximum)):
+                expected = ufunc.reduce(x, axis=-1, keepdims=keepdims)
+                for axis in (-1, 2):
+                    got = ours(x, axis, keepdims)
+                    assert got.shape == expected.shape and got.dtype == expected.dtype
+                    np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(bk.log_softmax(x, -1), x - np.maximum.reduce(x, axis=-1, keepdims=True) - np.log(
+            np.add.reduce(np.exp(x - np.maximum.reduce(x, axis=-1, keepdims=True)), axis=-1, keepdims=True)))
+
+
 def test_cpu_adam_step_is_the_published_rule(rng):
     bk = get_backend("cpu")
     p, g = rng.standard_normal(5), rng.standard_normal(5)

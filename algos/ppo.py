@@ -68,6 +68,8 @@ class Args:
     """stop an update's epochs early when the approximate KL exceeds this (None: never)"""
     hidden_sizes: tuple = (64, 64)
     """hidden layer sizes of the actor and of the critic"""
+    shared_network: bool = False
+    """actor and critic share their hidden layers: one trunk under a policy head and a value head"""
     norm_obs: bool = False
     """normalise observations by running mean and variance (saved with the checkpoint)"""
     norm_reward: bool = False
@@ -127,6 +129,10 @@ class Heads:
             return Categorical(logits=out)
         return Normal(out, self.actor_logstd.exp())
 
+    def dist_value(self, x):
+        """The action distribution and the value of the same observations."""
+        return self.dist(x), self.value(x)
+
     def log_prob(self, dist, actions):
         """The log-probability of each sub-env's action (summed over a continuous action's axes)."""
         return dist.log_prob(actions) if self.discrete else dist.log_prob(actions).sum(-1)
@@ -138,14 +144,34 @@ class Heads:
 
 class Agent(Heads, nn.Module):
     """Separate actor and critic MLPs with PPO's initialisation (sqrt 2 hidden, 0.01 policy head,
-    1 value head); a state-independent log-std for continuous actions."""
+    1 value head), or with `shared=True` one trunk of hidden layers under a policy head and a
+    value head (half the compute, and the value loss shapes the policy's features); a
+    state-independent log-std for continuous actions."""
 
-    def __init__(self, obs_dim, action_space, hidden_sizes=(64, 64), device="cpu"):
+    def __init__(self, obs_dim, action_space, hidden_sizes=(64, 64), shared=False, device="cpu"):
         super().__init__()
         n_out = self._action_space(action_space, device)
         sizes = [obs_dim, *hidden_sizes]
+        if shared:
+            self.trunk = nn.MLP(sizes, "tanh", output_gain=math.sqrt(2), output_activation="tanh", device=device)
+            sizes = sizes[-1:]
+        else:
+            self.trunk = None
         self.critic = nn.MLP(sizes + [1], "tanh", output_gain=1.0, device=device)
         self.actor = nn.MLP(sizes + [n_out], "tanh", output_gain=0.01, device=device)
+
+    def features(self, x):
+        return x if self.trunk is None else self.trunk(x)
+
+    def value(self, x):
+        return super().value(self.features(x))
+
+    def dist(self, x):
+        return super().dist(self.features(x))
+
+    def dist_value(self, x):
+        h = self.features(x)  # the trunk runs once for both heads
+        return super().dist(h), super().value(h)
 
 
 def policy(agent: Agent, obs_norm=None):
@@ -162,7 +188,7 @@ def build(args: Args, env):
     """The networks and their optimizer-free companions, as train() creates them; used to load a
     checkpoint for evaluation."""
     obs_dim = int(math.prod(env.single_observation_space.shape))
-    agent = Agent(obs_dim, env.single_action_space, args.hidden_sizes, device=args.device)
+    agent = Agent(obs_dim, env.single_action_space, args.hidden_sizes, args.shared_network, device=args.device)
     obs_norm = RunningMeanStd((obs_dim,), device=args.device) if args.norm_obs else None
     return agent, obs_norm
 
@@ -182,7 +208,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
     act_space = env.single_action_space
     agent, obs_norm = build(args, env)
-    obs_dim = agent.actor[0].in_features
+    obs_dim = int(math.prod(env.single_observation_space.shape))
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
     schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
     reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
@@ -217,9 +243,8 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             for step in range(args.num_steps):
                 global_step += args.num_envs
                 buf.obs[step] = next_obs
-                dist = agent.dist(next_obs)
+                dist, buf.values[step] = agent.dist_value(next_obs)
                 action = dist.sample(rng)
-                buf.values[step] = agent.value(next_obs)
                 buf.actions[step] = action
                 buf.logprobs[step] = agent.log_prob(dist, action)
                 raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, agent.to_env(action)))
@@ -250,10 +275,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             order = ad.randperm(args.batch_size, rng, args.device)
             for start_i in range(0, args.batch_size, args.minibatch_size):
                 mb = order[start_i:start_i + args.minibatch_size]
-                mb_obs = b_obs[mb]
-                dist = agent.dist(mb_obs)
+                dist, newvalue = agent.dist_value(b_obs[mb])
                 newlogprob, entropy = agent.log_prob_entropy(dist, b_actions[mb])
-                loss, stats = clipped_loss(args, newlogprob, entropy, agent.value(mb_obs), b_logprobs[mb],
+                loss, stats = clipped_loss(args, newlogprob, entropy, newvalue, b_logprobs[mb],
                                            b_adv[mb], b_returns[mb], b_values[mb])
                 clipfracs.append(stats["clipfrac"])
                 optimizer.zero_grad()

@@ -256,16 +256,18 @@ class MLP(Sequential):
         act = _activation(activation)
         # tanh and relu run inside the Linear op (one op per layer); other activations follow it.
         fused = {Tanh: "tanh", ReLU: "relu"}.get(act)
+        out_act = None if output_activation is None else _activation(output_activation)
+        fused_out = {Tanh: "tanh", ReLU: "relu"}.get(out_act)
         layers = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             last = i == len(sizes) - 2
             layers.append(Linear(n_in, n_out, gain=output_gain if last else hidden_gain,
-                                 activation=None if last else fused,
+                                 activation=fused_out if last else fused,
                                  dtype=dtype, device=device, generator=generator))
             if not last and fused is None:
                 layers.append(act())
-            elif last and output_activation is not None:
-                layers.append(_activation(output_activation)())
+            elif last and out_act is not None and fused_out is None:
+                layers.append(out_act())
         super().__init__(*layers)
         self._linear_only = all(isinstance(layer, Linear) for layer in layers)
 

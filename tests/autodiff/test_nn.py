@@ -86,8 +86,10 @@ def test_mlp_structure_gains_and_activations():
     np.testing.assert_allclose(last @ last.T, 1e-4 * np.eye(2), atol=1e-7)
     hidden = mlp[1].weight.numpy().astype(np.float64)
     np.testing.assert_allclose(hidden @ hidden.T, 2 * np.eye(64), atol=1e-4)
-    sig = nn.MLP([2, 3, 1], "sigmoid", output_activation="tanh")
-    assert [type(m).__name__ for m in sig] == ["Linear", "Sigmoid", "Linear", "Tanh"]
+    sig = nn.MLP([2, 3, 1], "sigmoid", output_activation="sigmoid")
+    assert [type(m).__name__ for m in sig] == ["Linear", "Sigmoid", "Linear", "Sigmoid"]
+    trunk = nn.MLP([2, 3, 4], "tanh", output_activation="tanh")  # tanh and relu fuse into the last layer too
+    assert len(trunk) == 2 and [layer.activation for layer in trunk] == ["tanh", "tanh"]
     with pytest.raises(ValueError, match="unknown activation 'swish'; valid: tanh, relu, sigmoid, identity"):
         nn.MLP([2, 2], "swish")
 

@@ -24,7 +24,8 @@ TUNED = {
                               learning_rate=1e-3, clip_vloss=False, norm_obs=True, norm_reward=True),
     # RL-Zoo's CartPole DQN (its 256-256 network) with 4 sub-envs and 64 gradient steps per round
     # (Zoo: 1 env, 128 steps), double DQN and learning rate 1e-3 (Zoo: 2.3e-3). Measured
-    # (2026-12-01, dev-2c): eval >= 475 for 7 of seeds 1-8 (seed 7: 452), 21 s whole-process.
+    # (2026-12-01, dev-2c): eval >= 475 for 7 of seeds 1-8 (seed 7: 452), 21 s whole-process
+    # (15.8-16.8 s for seeds 1-3 once Adam was fused, the same parameters bit for bit).
     # With a 128-128 network, 10-11.5 s: 5 of 8 (seed 1: 307; on 2026-11-22, 4 of 5). Also tried
     # with 128-128 and rejected, 3 to 8 seeds each: lr 5e-4, 128 gradient steps, 70k steps, lr
     # annealing, batch 128, target updates every 512 or 1,024 steps, Polyak 0.01, gamma 0.98;

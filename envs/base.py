@@ -37,6 +37,9 @@ _STATE = ("state", "t", "rng", "ep_return")  # what get_state / set_state carry 
 _OUTPUTS = ("_obs", "_reward", "_terminated", "_truncated", "_final_obs", "_done", "_done_return",
             "_done_length")
 _ARRAYS = _STATE + _OUTPUTS + ("_packed",)
+# What the compiled driver may be handed past numba's type checks (see _entry_point): numba's
+# wrapper reads an array as the layout it was compiled for, C-ordered and aligned.
+ALIGNED_C = ("C_CONTIGUOUS", "ALIGNED")
 RECYCLE = 3  # sets of step outputs the env keeps, to reuse once the caller has let go of them
 
 
@@ -185,7 +188,7 @@ class BatchedEnv(VectorEnv):
         if self.device == "cuda":
             return self._step_cuda(self._check_actions(actions))
         if (type(actions) is not np.ndarray or actions.dtype is not self._action_dtype
-                or actions.shape != self._action_shape or not actions.flags.c_contiguous):
+                or actions.shape != self._action_shape or not actions.flags.carray):
             actions = self._check_actions(actions)  # converts, or says what is wrong
         if self.copy:  # a set of outputs handed out before that nobody holds any more, or a new one
             for outputs, args in self._handed_out:
@@ -242,8 +245,9 @@ class BatchedEnv(VectorEnv):
     def _entry_point(self, dispatcher):
         """The driver compiled for exactly this env's argument types, called past numba's type
         dispatch (0.3 us of a 3 us step at N = 64). Safe only because step() passes it nothing
-        but arrays the env made and actions it has checked for type, dtype, shape and C order:
-        numba's compiled wrapper trusts an argument's dtype and layout without looking."""
+        but arrays the env made and actions it has checked for type, dtype, shape, C order and
+        alignment (flags.carray; others are copied first): numba's compiled wrapper trusts an
+        argument's dtype and layout without looking."""
         actions = np.empty(self._action_shape, self._action_dtype)
         return dispatcher.compile((numba.typeof(actions), *map(numba.typeof, self._own)))
 
@@ -351,14 +355,14 @@ class BatchedEnv(VectorEnv):
                 if a.dtype.kind != "f" or not np.array_equal(a, np.round(a)):
                     raise ValueError(f"{name}: actions must be integers in [0, {space.n}) for {space}, "
                                      f"got dtype {a.dtype}")
-            a = np.ascontiguousarray(a, np.int64)
+            a = np.require(a, np.int64, ALIGNED_C)
             if a.size and (a.min() < 0 or a.max() >= space.n):
                 raise ValueError(f"{name}: actions must be in [0, {space.n}) for {space}, got values "
                                  f"from {a.min()} to {a.max()}")
             return a
         if a.dtype.kind not in "fiu":
             raise ValueError(f"{name}: actions must be numbers for {space}, got dtype {a.dtype}")
-        a = np.ascontiguousarray(a, np.float32)
+        a = np.require(a, np.float32, ALIGNED_C)
         if not np.isfinite(a).all():
             raise ValueError(f"{name}: actions must be finite for {space}, got NaN or inf")
         return a

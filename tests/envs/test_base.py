@@ -237,19 +237,32 @@ def test_rejected_actions_step_no_sub_env():
             np.testing.assert_array_equal(value, before[key], err_msg=key)
 
 
-def test_strided_actions_step_as_their_contiguous_copy():
-    # The driver is called past numba's type checks for C-ordered actions only (envs/base.py,
-    # _entry_point): any other layout must be copied first, never read with the wrong strides.
+def test_strided_misaligned_and_read_only_actions_step_as_their_plain_copy():
+    # The driver is called past numba's type checks for C-ordered, aligned actions only
+    # (envs/base.py, _entry_point): any others are copied first, never read with the wrong layout.
     rng = np.random.default_rng(4)
-    for name, draw in (("CartPole", lambda: rng.integers(0, 2, (6, 3))[:, 1]),
-                       ("Pendulum", lambda: rng.uniform(-2, 2, (6, 3)).astype(np.float32)[:, 1:2])):
+
+    def misaligned(actions):  # a view one byte into a buffer
+        view = np.frombuffer(b"x" + actions.tobytes(), actions.dtype, count=actions.size, offset=1)
+        return view.reshape(actions.shape)
+
+    def frozen(actions):
+        actions = actions.copy()
+        actions.flags.writeable = False
+        return actions
+
+    for name, draw in (("CartPole", lambda: rng.integers(0, 2, (6, 3))),
+                       ("Pendulum", lambda: rng.uniform(-2, 2, (6, 3)).astype(np.float32))):
         a, b = envs.make(name, num_envs=6, seed=3), envs.make(name, num_envs=6, seed=3)
         a.reset(seed=3), b.reset(seed=3)
-        for _ in range(5):
-            actions = draw()
-            assert not actions.flags.c_contiguous
-            for x, y in zip(a.step(actions)[:4], b.step(np.ascontiguousarray(actions))[:4]):
-                np.testing.assert_array_equal(x, y)
+        for _ in range(4):
+            block = draw()
+            strided = block[:, 1] if name == "CartPole" else block[:, 1:2]
+            plain = np.ascontiguousarray(strided)
+            for given in (strided, misaligned(plain), frozen(plain)):
+                assert not given.flags.carray
+                for x, y in zip(a.step(given)[:4], b.step(plain)[:4]):
+                    np.testing.assert_array_equal(x, y)
 
 
 def test_parameters_must_be_numbers():

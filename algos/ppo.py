@@ -99,6 +99,9 @@ class Args:
             raise ValueError(f"gamma must be in (0, 1] and gae_lambda in [0, 1], got {self.gamma} and {self.gae_lambda}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.shared_network and not self.hidden_sizes:
+            raise ValueError("shared_network needs at least one hidden layer for actor and critic to share; "
+                             "give hidden_sizes")
 
 
 class Heads:

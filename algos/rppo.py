@@ -52,6 +52,9 @@ class Args(ppo.Args):
             raise ValueError(f"rnn must be gru or lstm, got {self.rnn!r}")
         if self.rnn_hidden_size <= 0:
             raise ValueError(f"rnn_hidden_size must be positive, got {self.rnn_hidden_size}")
+        if self.shared_network:
+            raise ValueError("shared_network is ppo's; rppo's actor and critic share their recurrent core "
+                             "with shared_rnn")
 
 
 class Core(nn.Module):

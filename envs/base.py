@@ -36,7 +36,7 @@ _STATE = ("state", "t", "rng", "ep_return")  # what get_state / set_state carry 
 # finished mask, and the finished episodes' return and length.
 _OUTPUTS = ("_obs", "_reward", "_terminated", "_truncated", "_final_obs", "_done", "_done_return",
             "_done_length")
-_ARRAYS = _STATE + _OUTPUTS + ("_packed",)
+_ARRAYS = tuple("_" + name for name in _STATE) + _OUTPUTS + ("_packed",)  # the attributes holding them
 # What the compiled driver may be handed past numba's type checks (see _entry_point): numba's
 # wrapper reads an array as the layout it was compiled for, C-ordered and aligned.
 ALIGNED_C = ("C_CONTIGUOUS", "ALIGNED")
@@ -70,10 +70,26 @@ ADAPT_MAX = 2048 * 64
 WATCH = 128
 
 
+class _StateArray:
+    """One of an env's state arrays (state, t, rng, ep_return). The compiled driver holds the
+    arrays themselves, so assigning to the attribute writes the new values into the array in
+    place (same shape required) rather than rebinding it: env.state = x is env.state[...] = x."""
+
+    def __set_name__(self, owner, name):
+        self.name, self.slot = name, "_" + name
+
+    def __get__(self, env, owner=None):
+        return self if env is None else getattr(env, self.slot)
+
+    def __set__(self, env, value):
+        env._set_array(self.name, value, "")
+
+
 class BatchedEnv(VectorEnv):
     """Base class of numbarl's compiled envs (see envs/cartpole.py for a complete example)."""
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    state, t, rng, ep_return = _StateArray(), _StateArray(), _StateArray(), _StateArray()
     Params: type = None          # a NamedTuple subclass with a default for every field
     state_size: int = 0          # floats of state per sub-env
     max_episode_steps: int = 0   # the time limit (0: none)
@@ -111,10 +127,10 @@ class BatchedEnv(VectorEnv):
         self.render_mode = None
         self.closed = False
         n, obs_shape = self.num_envs, self.single_observation_space.shape
-        self.state = np.zeros((self.state_size, n), np.float32)  # one row per field: struct of arrays
-        self.t = np.zeros(n, np.int64)
-        self.rng = seed_streams(seed, n)
-        self.ep_return = np.zeros(n)
+        self._state = np.zeros((self.state_size, n), np.float32)  # one row per field: struct of arrays
+        self._t = np.zeros(n, np.int64)
+        self._rng = seed_streams(seed, n)
+        self._ep_return = np.zeros(n)
         obs_dtype = self.single_observation_space.dtype
         self._layout = (((n, *obs_shape), obs_dtype), (n, np.float64), (n, np.bool_), (n, np.bool_),
                         ((n, *obs_shape), obs_dtype), (n, np.bool_), (n, np.float64), (n, np.int64))
@@ -220,9 +236,10 @@ class BatchedEnv(VectorEnv):
         self._write("_packed", packed)
 
     def _time_limit(self, value) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{type(self).__name__}: max_episode_steps must be an integer >= 0 (0: no time "
-                             f"limit), got {value!r}")
+        # The driver reads it from float64 parameters: integers are exact up to 2 ** 53.
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= 2 ** 53:
+            raise ValueError(f"{type(self).__name__}: max_episode_steps must be an integer from 0 (no time "
+                             f"limit) to 2**53, got {value!r}")
         return int(value)
 
     def _new_outputs(self):
@@ -376,12 +393,15 @@ class BatchedEnv(VectorEnv):
     def set_state(self, saved: dict):
         """Restore what get_state() returned; observations are recomputed from the state."""
         for key in _STATE:
-            target, value = getattr(self, key), np.asarray(saved[key])
-            if value.shape != target.shape:
-                raise ValueError(f"{type(self).__name__}.set_state: {key} has shape {value.shape}, "
-                                 f"expected {target.shape} for {self.num_envs} sub-envs")
-            self._write(key, value)
+            self._set_array(key, saved[key], ".set_state")
         self._needs_reset = False
+
+    def _set_array(self, key: str, value, where: str):
+        target, value = getattr(self, key), np.asarray(value)
+        if value.shape != target.shape:
+            raise ValueError(f"{type(self).__name__}{where}: {key} has shape {value.shape}, "
+                             f"expected {target.shape} for {self.num_envs} sub-envs")
+        self._write(key, value)
 
     def observations(self):
         """The current observation of every sub-env, computed from the state (a new array, or

@@ -61,20 +61,20 @@ def _adam(p, g, m, v, beta1, c1, beta2, c2, tiny, inv_sqrt_bias2, eps, step_size
         gi = g[i] + weight_decay * p[i] if weight_decay != 0 else g[i]
         mi = m[i] * beta1 + c1 * gi
         vi = v[i] * beta2 + c2 * (gi * gi)
-        mi = mi if abs(mi) >= tiny else zero
-        vi = vi if abs(vi) >= tiny else zero
+        mi = zero if abs(mi) < tiny else mi  # a NaN fails the test and stays: divergence shows
+        vi = zero if abs(vi) < tiny else vi
         m[i], v[i] = mi, vi
         rounded[0] = np.sqrt(vi) * inv_sqrt_bias2
         p[i] -= mi / (rounded[0] + eps) * step_size
 
 
 def _reduce(ufunc, x, axis, keepdims=False):
-    """ufunc.reduce(x, axis, keepdims), with a short last axis of floats (2 to 7 entries: the
+    """ufunc.reduce(x, axis, keepdims), with a short last axis of float32 or float64 (2 to 7 entries: the
     logits of a few actions) reduced by ufunc calls on its columns. numpy reduces a short inner
     axis row by row, 13 us for (1024, 2) against 1 us this way, and below 8 entries it combines
     them in the same order, so the results are bit for bit the same (tested)."""
     if (axis is not None and x.ndim >= 2 and (axis == -1 or axis == x.ndim - 1) and 2 <= x.shape[-1] < 8
-            and x.dtype.kind == "f"):
+            and x.dtype.char in "fd"):  # float16 sums accumulate in float32 inside numpy's reduce
         out = ufunc(x[..., 0], x[..., 1])
         for j in range(2, x.shape[-1]):
             ufunc(out, x[..., j], out=out)

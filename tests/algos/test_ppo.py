@@ -50,3 +50,9 @@ def test_a_shared_network_run_trains_and_its_checkpoint_loads():
     x = ad.tensor(np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32))
     np.testing.assert_array_equal(again.value(x).numpy(), agent.value(x).numpy())
     assert again.trunk is not None and len(again.critic) == 1
+
+
+def test_a_shared_network_needs_a_hidden_layer():
+    with pytest.raises(ValueError, match="shared_network needs at least one hidden layer"):
+        ppo.Args(shared_network=True, hidden_sizes=()).validate()
+    ppo.Args(shared_network=False, hidden_sizes=()).validate()  # separate linear actor and critic

@@ -86,6 +86,7 @@ def test_truncated_steps_bootstrap_with_the_memory_the_policy_had():
     ("num_minibatches", 4, "num_envs \\(6\\) must split into 4 equal groups"),
     ("rnn", "rnn", "rnn must be gru or lstm"),
     ("rnn_hidden_size", 0, "rnn_hidden_size must be positive"),
+    ("shared_network", True, "shared_network is ppo's; .* share their recurrent core with shared_rnn"),
 ])
 def test_bad_settings_are_named(field, value, message):
     args = rppo.Args(num_envs=6, num_steps=8, num_minibatches=2)

@@ -59,10 +59,10 @@ def test_truncation_is_not_termination():
     env.max_steps = 2
     env.step(np.array([0, 1]))
     assert env.step(np.array([0, 1]))[3].all()
-    for bad in (-1, 2.5, True, "10"):
-        with pytest.raises(ValueError, match="max_episode_steps must be an integer >= 0"):
+    for bad in (-1, 2.5, True, "10", 2 ** 63):
+        with pytest.raises(ValueError, match=r"max_episode_steps must be an integer from 0 \(no time limit\) to 2\*\*53"):
             env.max_steps = bad
-    with pytest.raises(ValueError, match="max_episode_steps must be an integer >= 0"):
+    with pytest.raises(ValueError, match="max_episode_steps must be an integer from 0"):
         cartpole(2, max_episode_steps=-3)
 
 
@@ -152,6 +152,20 @@ def test_get_state_set_state_round_trip():
     np.testing.assert_array_equal(np.stack(first), np.stack(second))
     with pytest.raises(ValueError, match=r"set_state: state has shape \(4, 3\), expected \(4, 4\)"):
         env.set_state({**saved, "state": saved["state"][:, :3]})
+
+
+def test_assigning_a_state_array_writes_it_in_place():
+    # The compiled driver holds the env's own arrays: env.state = x must reach it, not rebind.
+    env, twin = cartpole(3), cartpole(3)
+    state = env.state
+    new = np.full((4, 3), 0.01, np.float32)
+    env.state, env.t = new, np.array([5, 6, 7])
+    assert env.state is state and env.t.tolist() == [5, 6, 7]
+    twin.set_state({**twin.get_state(), "state": new, "t": np.array([5, 6, 7])})
+    for a, b in zip(env.step(np.array([0, 1, 0]))[:4], twin.step(np.array([0, 1, 0]))[:4]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"CartPole: state has shape \(4, 2\), expected \(4, 3\) for 3 sub-envs"):
+        env.state = np.zeros((4, 2))
 
 
 def test_returned_arrays_are_copies_unless_asked():

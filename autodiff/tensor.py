@@ -165,9 +165,7 @@ class Tensor:
 
     # -- in place ------------------------------------------------------------------------------------
     def _check_inplace(self, op):
-        from .function import STATE
-
-        if self.requires_grad and STATE.enabled:
+        if self.requires_grad and _grad_enabled():
             raise RuntimeError(
                 f"{op} on a tensor of shape {self.shape} that requires grad would change values "
                 "the graph depends on; do it under autodiff.no_grad() or use an out-of-place op")
@@ -224,6 +222,12 @@ class _HookHandle:
     def remove(self):
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+def _grad_enabled() -> bool:
+    from .function import STATE  # autodiff.function imports this module, so not at the top
+
+    return STATE.enabled
 
 
 def _unwrap_index(index):

@@ -212,7 +212,8 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
     agent, obs_norm = build(args, env)
     obs_dim = int(math.prod(env.single_observation_space.shape))
-    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    params = agent.parameters()
+    optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5)
     schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
     reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
     log = log or (lambda tag, value, step: None)
@@ -274,7 +275,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 clipfracs.append(stats["clipfrac"])
                 optimizer.zero_grad()
                 loss.backward()
-                optim.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optim.clip_grad_norm_(params, args.max_grad_norm)
                 optimizer.step()
             if args.target_kl is not None and float(stats["approx_kl"]) > args.target_kl:
                 break

@@ -44,10 +44,10 @@ RECYCLE = 3  # sets of step outputs the env keeps, to reuse once the caller has 
 
 
 def _unheld() -> int:
-    """What sys.getrefcount reports, through the same call as in _outputs, for an array that only
+    """What sys.getrefcount reports, through the same call as in step(), for an array that only
     the env's own tuples refer to (the count depends on the Python version)."""
     outputs = (np.empty(0),)
-    args = (None,) + outputs  # noqa: F841 (held, as _outputs holds a set's argument list)
+    args = (None,) + outputs  # noqa: F841 (held, as _handed_out holds a set's argument list)
     return max(map(sys.getrefcount, outputs))
 
 

@@ -29,7 +29,8 @@ TUNED = {
     # With a 128-128 network, 10-11.5 s: 5 of 8 (seed 1: 307; on 2026-11-22, 4 of 5). Also tried
     # with 128-128 and rejected, 3 to 8 seeds each: lr 5e-4, 128 gradient steps, 70k steps, lr
     # annealing, batch 128, target updates every 512 or 1,024 steps, Polyak 0.01, gamma 0.98;
-    # with 256-256: 32 gradient steps, 40k steps (7 of 8), 192-192 (6 of 8).
+    # with 256-256: 32 gradient steps, 40k steps (7 of 8), 192-192 (6 of 8), and (2026-12-02) batch
+    # 128 x 32 gradient steps (4 of 8) and batch 256 x 16 at lr 2e-3 (3 of 8), each ~8-10 s.
     ("dqn", "CartPole"): dict(total_timesteps=50_000, num_envs=4, learning_rate=1e-3, batch_size=64,
                               buffer_size=100_000, learning_starts=1000, gamma=0.99, target_network_frequency=10,
                               train_frequency=256, gradient_steps=64, exploration_fraction=0.16, end_e=0.04,

@@ -277,16 +277,13 @@ class MLP(Sequential):
             # another, without an op and a module call per layer (a third of a small MLP's time).
             data, bk = x.data, x._backend
             try:
-                for layer in self._layers():
+                for layer in self.children():
                     data = bk.linear(data, layer.weight.data, None if layer.bias is None else layer.bias.data,
                                      layer.activation)
             except (ValueError, IndexError):
                 return super().forward(x)  # the op-by-op path says which layer and shapes failed
             return Tensor._make(data, bk)
         return super().forward(x)
-
-    def _layers(self):
-        return [getattr(self, name) for name in self._module_names]
 
 
 def _activation(act):

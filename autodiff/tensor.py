@@ -165,10 +165,13 @@ class Tensor:
 
     # -- in place ------------------------------------------------------------------------------------
     def _check_inplace(self, op):
-        if self.requires_grad and _grad_enabled():
-            raise RuntimeError(
-                f"{op} on a tensor of shape {self.shape} that requires grad would change values "
-                "the graph depends on; do it under autodiff.no_grad() or use an out-of-place op")
+        if self.requires_grad:  # the import only here: it cost ~1 us of every rollout-buffer write
+            from .function import is_grad_enabled  # autodiff.function imports this module
+
+            if is_grad_enabled():
+                raise RuntimeError(
+                    f"{op} on a tensor of shape {self.shape} that requires grad would change values "
+                    "the graph depends on; do it under autodiff.no_grad() or use an out-of-place op")
         self._version[0] += 1
 
     def _raw(self, other):
@@ -222,12 +225,6 @@ class _HookHandle:
     def remove(self):
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
-
-
-def _grad_enabled() -> bool:
-    from .function import STATE  # autodiff.function imports this module, so not at the top
-
-    return STATE.enabled
 
 
 def _unwrap_index(index):

@@ -23,6 +23,7 @@ class ReplayBuffer:
         self.dones = ad.zeros(self.capacity, device=device)
         self.position, self.size = 0, 0
 
+    @ad.no_grad()  # storage records no graph; the ops' fast path skips the bookkeeping
     def add(self, obs, next_obs, actions, rewards, terminated, truncated, final_obs=None):
         """Store one step of N sub-envs. Where an episode ended, `final_obs` (the env's
         info["final_obs"]) holds its real last observation."""
@@ -45,6 +46,7 @@ class ReplayBuffer:
         self.position = (self.position + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
+    @ad.no_grad()
     def sample(self, batch_size, rng):
         """A uniform minibatch (with replacement) of stored transitions."""
         if self.size == 0:

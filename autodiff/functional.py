@@ -177,10 +177,9 @@ def mse_loss(input: Tensor, target, reduction="mean") -> Tensor:
 
 def smooth_l1_loss(input: Tensor, target, beta=1.0, reduction="mean") -> Tensor:
     """Huber loss (DQN's): quadratic within `beta` of the target, linear beyond."""
-    d = input - target
-    a = d.abs()
-    loss = where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta)
-    return _reduce(loss, reduction)
+    if beta <= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be positive, got {beta}")
+    return _reduce(ops.Huber.apply(input - target, float(beta)), reduction)
 
 
 # -- shape --------------------------------------------------------------------------------------------------------

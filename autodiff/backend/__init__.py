@@ -49,6 +49,7 @@ class Backend:
 
     # -- fused elementwise rules (one pass instead of three ops) -------------------------------
     def tanh_backward(self, g, y): raise NotImplementedError  # g * (1 - y*y)
+    def relu_backward(self, g, y): raise NotImplementedError  # g * (y > 0)
     def sigmoid_backward(self, g, y): raise NotImplementedError  # g * y * (1 - y)
     def max_backward_mask(self, x, m, axis): raise NotImplementedError  # (x == m) / count
     def log_softmax(self, x, axis): raise NotImplementedError  # x - logsumexp(x, axis), stably

@@ -212,6 +212,9 @@ class CUDABackend(Backend):
     def tanh_backward(self, g, y):
         return self.mul(g, self._with_scalar(K.RSUB, self.mul(y, y), np.array(1, y.dtype), y.dtype, None))
 
+    def relu_backward(self, g, y):
+        return self.mul(g, self.astype(self.compare("gt", y, 0), g.dtype))
+
     def sigmoid_backward(self, g, y):
         return self.mul(g, self.mul(y, self._with_scalar(K.RSUB, y, np.array(1, y.dtype), y.dtype, None)))
 

@@ -12,8 +12,8 @@ gradients); the engine runs them with grad mode off unless `create_graph=True`. 
 """
 
 from .base import Primitive
-from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow,
-                          PowScalar, Relu, Sigmoid, SigmoidBackward, Sqrt, Sub, Tanh, TanhBackward,
+from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, Huber, Log, Maximum, Minimum, Mul, Neg, Pow,
+                          PowScalar, Relu, ReluBackward, Sigmoid, SigmoidBackward, Sqrt, Sub, Tanh, TanhBackward,
                           Where)
 from .linalg import Linear, MatMul
 from .recurrent import GRUGates, LSTMGates, RecurrentScan
@@ -22,8 +22,8 @@ from .shape import (Cat, Expand, Gather, GetItem, IndexAdd, Permute, Reshape, Sc
                     axes_of, unbroadcast)
 
 __all__ = [
-    "Primitive", "Abs", "Add", "Cast", "Clamp", "Div", "Exp", "Log", "Maximum", "Minimum", "Mul",
-    "Neg", "Pow", "PowScalar", "Relu", "Sigmoid", "SigmoidBackward", "Sqrt", "Sub", "Tanh",
+    "Primitive", "Abs", "Add", "Cast", "Clamp", "Div", "Exp", "Huber", "Log", "Maximum", "Minimum", "Mul",
+    "Neg", "Pow", "PowScalar", "Relu", "ReluBackward", "Sigmoid", "SigmoidBackward", "Sqrt", "Sub", "Tanh",
     "TanhBackward", "Where", "Linear", "MatMul", "LogSoftmax", "Max", "Mean", "Sum", "Unreduce",
     "GRUGates", "LSTMGates", "RecurrentScan", "Cat", "Expand", "Gather", "GetItem", "IndexAdd", "Permute", "Reshape", "ScatterAdd", "SumTo",
     "axes_of", "unbroadcast",

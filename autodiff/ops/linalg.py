@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from .base import Primitive
-from .elementwise import TanhBackward
+from .elementwise import ReluBackward, TanhBackward
 from .shape import unbroadcast
 
 
@@ -61,8 +61,7 @@ class Linear(Primitive):
         if ctx.activation == "tanh":
             g = TanhBackward.apply(g, y)
         elif ctx.activation == "relu":
-            g = g * Tensor._make(ctx.backend.astype(ctx.backend.compare("gt", y.data, 0), y.dtype),
-                                 ctx.backend)
+            g = ReluBackward.apply(g, y)
         if g.ndim != 2:  # fold leading dims into one batch dim for the weight gradient
             g2, x2 = g.reshape((-1, g.shape[-1])), x.reshape((-1, x.shape[-1]))
         else:

@@ -46,6 +46,44 @@ def test_cpu_fused_rules_match_their_definitions(rng):
     np.testing.assert_allclose(bk.sum_to(rng.standard_normal((2, 3, 4)), (3, 1)).shape, (3, 1))
 
 
+def _with_special_values(a):
+    a = a.copy()
+    a.flat[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    return a
+
+
+def _same_bits(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", [None, "relu", "tanh"])
+@pytest.mark.parametrize("rows", [1, 5, 64])
+def test_cpu_linear_equals_numpys_passes_bit_for_bit(dtype, activation, rows, rng):
+    """The fused bias (+ ReLU) pass gives what y = x @ w.T; y += b; max(y, 0) gives, NaN, inf
+    and signed zeros included."""
+    bk = get_backend("cpu")
+    x, w = rng.standard_normal((rows, 7)).astype(dtype), rng.standard_normal((9, 7)).astype(dtype)
+    b = _with_special_values(rng.standard_normal(9).astype(dtype))
+    ref = x @ w.T + b
+    ref = {None: ref, "relu": np.maximum(ref, 0), "tanh": np.tanh(ref)}[activation]
+    with np.errstate(invalid="ignore"):
+        assert _same_bits(bk.linear(x, w, b, activation), ref)
+        assert _same_bits(bk.linear(x[None], w, b, activation), ref[None])  # 3-D: numpy's passes
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_relu_backward_equals_numpys_product_bit_for_bit(dtype, rng):
+    """g * (y > 0) as numpy computes it: inf * 0 is NaN and a negative g times 0 is -0."""
+    bk = get_backend("cpu")
+    g = _with_special_values(rng.standard_normal((6, 5)).astype(dtype))
+    y = np.ascontiguousarray(np.maximum(_with_special_values(rng.standard_normal((6, 5)).astype(dtype))[::-1], 0))
+    with np.errstate(invalid="ignore"):
+        ref = g * (y > 0).astype(dtype)
+        assert _same_bits(bk.relu_backward(g, y), ref)
+        assert _same_bits(bk.relu_backward(g[:, ::2], y[:, ::2]), ref[:, ::2])  # strided: numpy's way
+        assert _same_bits(bk.relu_backward(g, y[:1]), g * (y[:1] > 0))  # broadcast
+
 def test_cpu_scatter_add_along_axis_accumulates_repeats(rng):
     bk = get_backend("cpu")
     index = np.array([[0, 0, 2], [1, 1, 1]])

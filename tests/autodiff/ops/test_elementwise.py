@@ -48,6 +48,11 @@ UNARY = {
     "pow_const": (lambda x: x ** 3, lambda x: x ** 3, False),
     "rsub": (lambda x: 2.0 - x, lambda x: 2.0 - x, False),
     "rdiv": (lambda x: 2.0 / x, lambda x: 2.0 / x, True),
+    # leaf() draws from N(0, 1), so both of Huber's pieces are exercised at each beta.
+    "huber": (lambda x: ad.ops.Huber.apply(x, 1.0),
+              lambda x: np.where(np.abs(x) < 1, 0.5 * x * x, np.abs(x) - 0.5), False),
+    "huber_beta": (lambda x: ad.ops.Huber.apply(x, 0.3),
+                   lambda x: np.where(np.abs(x) < 0.3, x * x / 0.6, np.abs(x) - 0.15), False),
 }
 
 

@@ -325,11 +325,10 @@ class CPUBackend(Backend):
 
     def clip_by_global_norm(self, grads, max_norm):
         total = np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads))
-        # Always multiply (by at most 1) rather than branch: a device backend cannot branch on
-        # a value it has not copied to the host.
         scale = min(1.0, max_norm / (total + 1e-6))
-        for g in grads:
-            g *= scale
+        if scale < 1.0:  # the norm is on the host here, so an unclipped step skips a pass (x * 1 is x)
+            for g in grads:
+                g *= scale
         return np.asarray(total, dtype=grads[0].dtype if grads else np.float32)
 
     # -- reinforcement learning -------------------------------------------------------------

@@ -138,6 +138,7 @@ def test_cpu_reductions_over_a_short_last_axis_equal_numpys_bit_for_bit(dtype, r
                     got = ours(x, axis, keepdims)
                     assert got.shape == expected.shape and got.dtype == expected.dtype
                     np.testing.assert_array_equal(got, expected)
+                    np.testing.assert_array_equal(ours(x, (axis,), keepdims), expected)  # as Sum passes it
         np.testing.assert_array_equal(bk.log_softmax(x, -1), x - np.maximum.reduce(x, axis=-1, keepdims=True) - np.log(
             np.add.reduce(np.exp(x - np.maximum.reduce(x, axis=-1, keepdims=True)), axis=-1, keepdims=True)))
 
@@ -150,3 +151,30 @@ def test_cpu_adam_step_is_the_published_rule(rng):
     bk.adam_step(p, g, m, v, 0.1, 0.9, 0.999, 1e-8, 1, 0.0)
     m_hat, v_hat = (0.1 * g) / 0.1, (0.001 * g * g) / 0.001
     np.testing.assert_allclose(p, p0 - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_cpu_sums_over_rows_equal_numpys_bit_for_bit(dtype, rng):
+    # Sums over axis 0 of a C-order matrix take _sum_rows (the bias gradient of every layer).
+    bk = get_backend("cpu")
+    for rows, cols in [(1, 5), (2, 2), (7, 3), (64, 256), (1024, 2), (1024, 64), (5000, 9), (33, 1)]:
+        x = (rng.standard_normal((rows, cols)) * 10.0 ** rng.integers(-3, 4, (rows, cols))).astype(dtype)
+        for keepdims in (False, True):
+            for view in (x, x[:, ::2], x.T.copy().T):  # C order, strided, F order
+                expected = np.add.reduce(view, axis=0, keepdims=keepdims)
+                for axis in (0, (0,), -2):
+                    got = bk.sum(view, axis, keepdims)
+                    assert got.shape == expected.shape and got.dtype == expected.dtype
+                    assert got.tobytes() == expected.tobytes(), (rows, cols, keepdims)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_tanh_backward_equals_numpys_passes_bit_for_bit(dtype, rng):
+    bk = get_backend("cpu")
+    g = _with_special_values(rng.standard_normal((6, 5)).astype(dtype))
+    y = _with_special_values(np.tanh(rng.standard_normal((6, 5))).astype(dtype))
+    with np.errstate(invalid="ignore"):
+        ref = (1 - y * y) * g
+        assert _same_bits(bk.tanh_backward(g, y), ref)
+        assert _same_bits(bk.tanh_backward(g[:, ::2], y[:, ::2]), ref[:, ::2])
+        assert _same_bits(bk.tanh_backward(g, y[:1]), (1 - y[:1] * y[:1]) * g)

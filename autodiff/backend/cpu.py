@@ -131,7 +131,7 @@ def _reduce(ufunc, x, axis, keepdims=False):
     - a sum over the rows of a C-order matrix, by _sum_rows."""
     if isinstance(axis, tuple) and len(axis) == 1:
         axis = axis[0]
-    if axis is not None and x.ndim >= 2 and x.dtype.char in "fd":
+    if isinstance(axis, (int, np.integer)) and x.ndim >= 2 and x.dtype.char in "fd":
         axis %= x.ndim
         if axis == x.ndim - 1 and 2 <= x.shape[-1] < 8:
             out = ufunc(x[..., 0], x[..., 1])

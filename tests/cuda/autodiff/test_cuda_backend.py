@@ -83,6 +83,7 @@ def test_fused_rules(rng):
     g, y = rng.standard_normal((3, 4)).astype(np.float32), np.tanh(rng.standard_normal((3, 4))).astype(np.float32)
     close(GPU.tanh_backward(dev(g), dev(y)), CPU.tanh_backward(g, y))
     close(GPU.sigmoid_backward(dev(g), dev(y)), CPU.sigmoid_backward(g, y))
+    close(GPU.relu_backward(dev(g), dev(y)), CPU.relu_backward(g, y))  # y has entries on both sides of 0
     x = rng.standard_normal((3, 5, 2)).astype(np.float32)
     for axis in (-1, 1, 0):
         close(GPU.log_softmax(dev(x), axis), CPU.log_softmax(x, axis))
@@ -190,18 +191,23 @@ def test_gae_and_random_numbers(rng):
     assert sorted(host(GPU.permutation(r, 9)).tolist()) == list(range(9))
 
 
-def test_a_small_network_trains_identically_on_both_devices(rng):
-    x, target = rng.standard_normal((8, 3)).astype(np.float32), rng.standard_normal((8, 2)).astype(np.float32)
+LOSSES = {"mse": lambda y, t: ((y - t) ** 2).mean(), "huber": ad.smooth_l1_loss}
+
+
+@pytest.mark.parametrize("activation, loss_name", [("tanh", "mse"), ("relu", "huber")])
+def test_a_small_network_trains_identically_on_both_devices(activation, loss_name, rng):
+    # Targets spread over +-3, so the Huber loss has entries on both of its pieces.
+    x, target = rng.standard_normal((8, 3)).astype(np.float32), 3 * rng.standard_normal((8, 2)).astype(np.float32)
     nets, opts = {}, {}
     for device in ("cpu", "cuda"):
         ad.manual_seed(0)
-        net = nn.MLP([3, 5, 2], "tanh")
+        net = nn.MLP([3, 5, 2], activation)
         nets[device] = net.to(device)
         opts[device] = optim.Adam(net.parameters(), lr=1e-2)
     for _ in range(3):
         grads = {}
         for device, net in nets.items():
-            loss = ((net(ad.tensor(x, device=device)) - ad.tensor(target, device=device)) ** 2).mean()
+            loss = LOSSES[loss_name](net(ad.tensor(x, device=device)), ad.tensor(target, device=device))
             opts[device].zero_grad()
             loss.backward()
             grads[device] = [p.grad.numpy().copy() for p in net.parameters()]  # before the clip

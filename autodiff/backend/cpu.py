@@ -327,8 +327,9 @@ class CPUBackend(Backend):
 
     def linear(self, x, w, b, activation=None):
         y = x @ w.T
-        if b is not None and activation != "tanh" and y.ndim == 2 and y.dtype == b.dtype and y.flags.c_contiguous:
-            _bias_activation(y, b, activation == "relu")
+        if (b is not None and activation != "tanh" and y.ndim == 2 and b.shape == y.shape[1:]
+                and y.dtype == b.dtype and y.dtype.char in "fd" and y.flags.c_contiguous):
+            _bias_activation(y, b, activation == "relu")  # numba checks no bounds: shapes first
             return y
         if b is not None:
             y += b

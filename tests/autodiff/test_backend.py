@@ -70,6 +70,8 @@ def test_cpu_linear_equals_numpys_passes_bit_for_bit(dtype, activation, rows, rn
     with np.errstate(invalid="ignore"):
         assert _same_bits(bk.linear(x, w, b, activation), ref)
         assert _same_bits(bk.linear(x[None], w, b, activation), ref[None])  # 3-D: numpy's passes
+    with pytest.raises(ValueError):  # a bias of the wrong length is refused, not read past its end
+        bk.linear(x, w, b[:5], activation)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

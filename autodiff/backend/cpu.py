@@ -68,11 +68,13 @@ def _adam(p, g, m, v, beta1, c1, beta2, c2, tiny, inv_sqrt_bias2, eps, step_size
         p[i] -= mi / (rounded[0] + eps) * step_size
 
 
-
+# The fused kernels below compute each element with numpy's operations in numpy's order, in the
+# arrays' own dtype (a literal 1 would make numba compute in float64), so results match numpy's
+# bit for bit (tested in tests/autodiff/test_backend.py).
 @numba.njit(cache=True)
 def _bias_activation(y, b, relu):
-    """y += b along the rows, then (relu) max(y, 0) with NaN kept: numpy's two passes in one, with
-    the same results bit for bit (64 x 256: 7.0 -> 1.4 us)."""
+    """y += b along the rows, then (relu) max(y, 0) with NaN kept: numpy's two passes in one
+    (64 x 256: 7.0 -> 1.4 us)."""
     zero = np.zeros(1, y.dtype)[0]
     rows, cols = y.shape
     for i in range(rows):
@@ -81,9 +83,6 @@ def _bias_activation(y, b, relu):
             y[i, j] = v if (not relu or v > zero or v != v) else zero
 
 
-# The fused kernels below compute each element with numpy's operations in numpy's order, in the
-# arrays' own dtype (a literal 1 would make numba compute in float64), so results match numpy's
-# bit for bit (tested in tests/autodiff/test_backend.py).
 @numba.njit(cache=True)
 def _relu_backward(g, y, out):
     """out = g * (y > 0) over flat arrays, as numpy computes it (inf * 0 is NaN, -g * 0 is -0)."""
@@ -139,7 +138,8 @@ def _reduce(ufunc, x, axis, keepdims=False):
                 ufunc(out, x[..., j], out=out)
             return out[..., None] if keepdims else out
         # With one column numpy sums the rows pairwise, as a vector.
-        if ufunc is np.add and axis == 0 and x.ndim == 2 and x.shape[0] and x.shape[1] > 1 and x.flags.c_contiguous:
+        if (ufunc is np.add and axis == 0 and x.ndim == 2 and x.shape[0] and x.shape[1] > 1
+                and x.flags.c_contiguous):
             out = _sum_rows(x)
             return out[None] if keepdims else out
     return ufunc.reduce(x, axis=axis, keepdims=keepdims)

@@ -4,7 +4,7 @@ Backward rules are written with Tensor ops, so they are differentiable themselve
 gradients); the engine runs them with grad mode off unless `create_graph=True`. Every other op
 (softmax, logsumexp, losses, ...) is composed from these in `autodiff/functional.py`.
 
-    elementwise.py  arithmetic with numpy broadcasting, unary math, where, clamp, casts
+    elementwise.py  arithmetic with numpy broadcasting, unary math, where, clamp, casts, Huber
     reduce.py       sum, mean, max, log_softmax, and Unreduce (their shared backward)
     shape.py        reshape, permute, expand / sum-to, cat, indexing, gather
     linalg.py       matmul (with transposed operands) and Linear (+ fused activation)
@@ -12,9 +12,9 @@ gradients); the engine runs them with grad mode off unless `create_graph=True`. 
 """
 
 from .base import Primitive
-from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, Huber, Log, Maximum, Minimum, Mul, Neg, Pow,
-                          PowScalar, Relu, ReluBackward, Sigmoid, SigmoidBackward, Sqrt, Sub, Tanh, TanhBackward,
-                          Where)
+from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, Huber, Log, Maximum, Minimum, Mul, Neg,
+                          Pow, PowScalar, Relu, ReluBackward, Sigmoid, SigmoidBackward, Sqrt, Sub, Tanh,
+                          TanhBackward, Where)
 from .linalg import Linear, MatMul
 from .recurrent import GRUGates, LSTMGates, RecurrentScan
 from .reduce import LogSoftmax, Max, Mean, Sum, Unreduce

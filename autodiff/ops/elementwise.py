@@ -262,7 +262,6 @@ class Clamp(Primitive):
         return g * Tensor._make(ctx.mask, ctx.backend), None, None
 
 
-
 class Huber(Primitive):
     """The elementwise Huber loss of a difference d: d^2 / (2 beta) within beta of 0, |d| - beta / 2
     beyond. One op where the composed form takes eight (DQN's loss, every gradient step); its
@@ -282,6 +281,7 @@ class Huber(Primitive):
         d, = ctx.saved_tensors
         slope = Clamp.apply(d, -ctx.beta, ctx.beta)
         return (g * slope if ctx.beta == 1.0 else g * slope * (1.0 / ctx.beta)), None
+
 
 def _inside(bk, x, lo, hi):
     """1 where lo <= x <= hi, else 0 (a bound of None is no bound)."""

@@ -81,6 +81,11 @@ def test_losses(reduction, rng):
     assert gradcheck(lambda a: ad.smooth_l1_loss(a, b.detach(), beta=0.5, reduction=reduction), [a])
 
 
+def test_huber_needs_a_positive_beta(rng):
+    with pytest.raises(ValueError, match="beta must be positive"):
+        ad.smooth_l1_loss(leaf(rng, 3), leaf(rng, 3), beta=0.0)
+
+
 def test_unknown_reduction_names_the_choices(rng):
     with pytest.raises(ValueError, match="'mean', 'sum', 'none'"):
         ad.mse_loss(leaf(rng, 3), leaf(rng, 3), reduction="avg")

@@ -79,12 +79,14 @@ def test_cpu_relu_backward_equals_numpys_product_bit_for_bit(dtype, rng):
     """g * (y > 0) as numpy computes it: inf * 0 is NaN and a negative g times 0 is -0."""
     bk = get_backend("cpu")
     g = _with_special_values(rng.standard_normal((6, 5)).astype(dtype))
-    y = np.ascontiguousarray(np.maximum(_with_special_values(rng.standard_normal((6, 5)).astype(dtype))[::-1], 0))
+    y = _with_special_values(rng.standard_normal((6, 5)).astype(dtype))[::-1]  # NaN and inf in the last row
+    y = np.ascontiguousarray(np.maximum(y, 0))
     with np.errstate(invalid="ignore"):
         ref = g * (y > 0).astype(dtype)
         assert _same_bits(bk.relu_backward(g, y), ref)
         assert _same_bits(bk.relu_backward(g[:, ::2], y[:, ::2]), ref[:, ::2])  # strided: numpy's way
         assert _same_bits(bk.relu_backward(g, y[:1]), g * (y[:1] > 0))  # broadcast
+
 
 def test_cpu_scatter_add_along_axis_accumulates_repeats(rng):
     bk = get_backend("cpu")

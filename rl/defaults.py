@@ -26,7 +26,7 @@ TUNED = {
     # RL-Zoo's CartPole DQN (its 256-256 network) with 4 sub-envs and 64 gradient steps per round
     # (Zoo: 1 env, 128 steps), double DQN, learning rate 1e-3 (Zoo: 2.3e-3) and 40k steps (Zoo:
     # 50k). Measured (dev-2c): eval >= 475 for 7 of seeds 1-8 at 40k (seed 5: 285; 2026-12-01)
-    # and at 50k (seed 7: 452), the same parameters bit for bit on 2026-12-02; 40k makes 9,728
+    # and at 50k (seed 7: 452), the same parameters bit for bit on 2026-12-02; 40k makes 9,792
     # gradient steps where 50k made 12,288, 9.2 s whole-process against 12.2 s.
     # With a 128-128 network, 10-11.5 s: 5 of 8 (seed 1: 307; on 2026-11-22, 4 of 5). Also tried
     # with 128-128 and rejected, 3 to 8 seeds each: lr 5e-4, 128 gradient steps, 70k steps, lr

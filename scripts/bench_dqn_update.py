@@ -1,10 +1,11 @@
 """One DQN gradient step on numbarl's autodiff against PyTorch CPU and against the same arithmetic
 written in plain numpy (no autodiff, clip or Adam: a floor for the step), in the same process.
 
-The step is what `python -m rl.train dqn CartPole` runs 9,728 times: a minibatch sampled from a
-replay buffer of 40,000 CartPole transitions, double-DQN targets (the Q-network picks the next
-action, the target network values it), Huber loss, backward, global grad-norm clip at 10 and an
-Adam step; Q-networks 4-256-256-2 with ReLU. Every side runs on one thread.
+The step is what `python -m rl.train dqn CartPole` runs 9,792 times: a minibatch sampled from a
+replay buffer of 40,000 transitions (random numbers in CartPole's shapes), double-DQN targets (the
+Q-network picks the next action, the target network values it), Huber loss, backward, global
+grad-norm clip at 10 and an Adam step; Q-networks 4-256-256-2 with ReLU. Every side runs on one
+thread.
 
     python scripts/bench_dqn_update.py [--batches 64 256] [--hidden 256] [--repeats 2000]
 """

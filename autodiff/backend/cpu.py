@@ -70,7 +70,8 @@ def _adam(p, g, m, v, beta1, c1, beta2, c2, tiny, inv_sqrt_bias2, eps, step_size
 
 # The fused kernels below compute each element with numpy's operations in numpy's order, in the
 # arrays' own dtype (a literal 1 would make numba compute in float64), so results match numpy's
-# bit for bit (tested in tests/autodiff/test_backend.py).
+# bit for bit (tested in tests/autodiff/test_backend.py), but for the sign of a NaN made from two
+# NaNs of opposite signs.
 @numba.njit(cache=True)
 def _bias_activation(y, b, relu):
     """y += b along the rows, then (relu) max(y, 0) with NaN kept: numpy's two passes in one
@@ -101,19 +102,23 @@ def _tanh_backward(g, y, out):
 
 @numba.njit(cache=True)
 def _sum_rows(x):
-    """x.sum(0) of a C-order matrix with 2 or more columns, rows added one after another as numpy
-    adds them (1024 x 64: 20 -> 5 us; the bias gradients of every layer)."""
-    out = x[0].copy()
-    for i in range(1, x.shape[0]):
+    """x.sum(0) of a C-order matrix with 2 or more columns, rows added one after another to 0 as
+    numpy adds them (so a column of -0s sums to +0; 1024 x 64: 20 -> 5 us; every bias gradient)."""
+    out = np.zeros(x.shape[1], x.dtype)
+    for i in range(x.shape[0]):
         for j in range(x.shape[1]):
             out[j] += x[i, j]
     return out
 
 
+# numba compiles for native byte order only; numpy's ">f4" arrays take numpy's own passes.
+_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _fused_pair(kernel, g, y):
     """kernel's result for two float32 or float64 C-order arrays of one shape and dtype; None for
     anything else (broadcasting, strides), which numpy's own passes handle."""
-    if (g.shape == y.shape and g.dtype == y.dtype and g.dtype.char in "fd" and g.flags.c_contiguous
+    if (g.shape == y.shape and g.dtype == y.dtype and g.dtype in _NATIVE_FLOATS and g.flags.c_contiguous
             and y.flags.c_contiguous):
         out = np.empty_like(g)
         kernel(g.reshape(-1), y.reshape(-1), out.reshape(-1))
@@ -126,16 +131,20 @@ def _reduce(ufunc, x, axis, keepdims=False):
     accumulate in float32 inside numpy's reduce), each bit for bit numpy's result (tested):
     - a short last axis (2 to 7 entries: the logits of a few actions) reduced by ufunc calls on
       its columns. numpy reduces a short inner axis row by row, 13 us for (1024, 2) against 1 us
-      this way, and below 8 entries it combines them in the same order;
-    - a sum over the rows of a C-order matrix, by _sum_rows."""
+      this way, and below 8 entries it combines them in the same order (a sum starting from 0);
+    - a sum over the rows of a C-order matrix, by _sum_rows.
+    Invalid axes go to numpy, which names them."""
     if isinstance(axis, tuple) and len(axis) == 1:
         axis = axis[0]
-    if isinstance(axis, (int, np.integer)) and x.ndim >= 2 and x.dtype.char in "fd":
+    if (isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and x.ndim >= 2
+            and -x.ndim <= axis < x.ndim and x.dtype in _NATIVE_FLOATS):
         axis %= x.ndim
         if axis == x.ndim - 1 and 2 <= x.shape[-1] < 8:
             out = ufunc(x[..., 0], x[..., 1])
             for j in range(2, x.shape[-1]):
                 ufunc(out, x[..., j], out=out)
+            if ufunc is np.add:
+                out += 0  # numpy's sum starts from +0: a row of -0s sums to +0
             return out[..., None] if keepdims else out
         # With one column numpy sums the rows pairwise, as a vector.
         if (ufunc is np.add and axis == 0 and x.ndim == 2 and x.shape[0] and x.shape[1] > 1
@@ -249,7 +258,7 @@ class CPUBackend(Backend):
 
     def relu_backward(self, g, y):
         out = _fused_pair(_relu_backward, g, y)
-        return g * (y > 0).astype(g.dtype) if out is None else out
+        return g * (y > 0).astype(y.dtype) if out is None else out
 
     def sigmoid_backward(self, g, y):
         return g * (y * (1 - y))
@@ -328,7 +337,7 @@ class CPUBackend(Backend):
     def linear(self, x, w, b, activation=None):
         y = x @ w.T
         if (b is not None and activation != "tanh" and y.ndim == 2 and b.shape == y.shape[1:]
-                and y.dtype == b.dtype and y.dtype.char in "fd" and y.flags.c_contiguous):
+                and y.dtype == b.dtype and y.dtype in _NATIVE_FLOATS and y.flags.c_contiguous):
             _bias_activation(y, b, activation == "relu")  # numba checks no bounds: shapes first
             return y
         if b is not None:

@@ -135,6 +135,7 @@ def test_cpu_reductions_over_a_short_last_axis_equal_numpys_bit_for_bit(dtype, r
     for k in range(1, 10):
         x = (rng.standard_normal((3, 50, k)) * 10.0 ** rng.integers(-3, 4, (3, 50, k))).astype(dtype)
         x[0, 0, 0] = np.nan
+        x[1, 0] = -0.0  # a row of -0s: numpy's sum is +0
         for keepdims in (False, True):
             for ours, ufunc in ((bk.sum, np.add), (bk.max, np.maximum)):
                 expected = ufunc.reduce(x, axis=-1, keepdims=keepdims)
@@ -163,8 +164,11 @@ def test_cpu_sums_over_rows_equal_numpys_bit_for_bit(dtype, rng):
     bk = get_backend("cpu")
     for rows, cols in [(1, 5), (2, 2), (7, 3), (64, 256), (1024, 2), (1024, 64), (5000, 9), (33, 1)]:
         x = (rng.standard_normal((rows, cols)) * 10.0 ** rng.integers(-3, 4, (rows, cols))).astype(dtype)
+        x[:, 0] = -0.0  # numpy's sum starts from +0: a column of -0s sums to +0
+        x[rows // 2, -1] = -0.0
         for keepdims in (False, True):
-            for view in (x, x[:, ::2], x.T.copy().T):  # C order, strided, F order
+            # C order, strided, F order, and big-endian (numba compiles native byte order only)
+            for view in (x, x[:, ::2], x.T.copy().T, x.astype(x.dtype.newbyteorder(">"))):
                 expected = np.add.reduce(view, axis=0, keepdims=keepdims)
                 for axis in (0, (0,), -2):
                     got = bk.sum(view, axis, keepdims)
@@ -182,3 +186,21 @@ def test_cpu_tanh_backward_equals_numpys_passes_bit_for_bit(dtype, rng):
         assert _same_bits(bk.tanh_backward(g, y), ref)
         assert _same_bits(bk.tanh_backward(g[:, ::2], y[:, ::2]), ref[:, ::2])
         assert _same_bits(bk.tanh_backward(g, y[:1]), (1 - y[:1] * y[:1]) * g)
+
+
+def test_cpu_reductions_refuse_invalid_axes_as_numpy_does():
+    bk = get_backend("cpu")
+    x = np.ones((2, 3), np.float32)
+    for axis in (2, -3, (5,)):
+        with pytest.raises(np.exceptions.AxisError):
+            bk.sum(x, axis, False)
+        with pytest.raises(np.exceptions.AxisError):
+            bk.max(x, axis, False)
+
+
+def test_cpu_fused_rules_take_big_endian_arrays(rng):
+    bk = get_backend("cpu")
+    g, y = rng.standard_normal((4, 3)), np.tanh(rng.standard_normal((4, 3)))
+    big = np.dtype(">f4")
+    assert _same_bits(bk.tanh_backward(g.astype(big), y.astype(big)), (1 - y.astype(big) ** 2) * g.astype(big))
+    assert _same_bits(bk.relu_backward(g.astype(big), y.astype(big)), g.astype(big) * (y > 0).astype(big))

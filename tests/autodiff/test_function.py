@@ -129,6 +129,15 @@ def test_in_place_through_a_view_is_caught(rng):
         y.backward()
 
 
+def test_in_place_change_of_a_relu_output_is_caught(rng):
+    # ReLU's backward reads its output (as PyTorch's does), so changing that output is an error.
+    y = leaf(rng, 3, 4).relu()
+    with ad.no_grad():
+        y.mul_(2.0)
+    with pytest.raises(ad.InPlaceError, match="Relu saved a tensor"):
+        y.sum().backward()
+
+
 def test_in_place_on_a_tensor_requiring_grad_is_refused(rng):
     w = leaf(rng, 3)
     with pytest.raises(RuntimeError, match="requires grad"):

@@ -133,11 +133,9 @@ def median_us(fns, repeats, warmup=20, block=25):
     return [1e6 * float(np.median(ts)) for ts in times]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=int, nargs="+", default=[64, 256, 4096])
-    parser.add_argument("--repeats", type=int, default=300)
-    args = parser.parse_args()
+def one_thread_torch():
+    """PyTorch set to one intra-op thread, or None without the bench extras; and the line naming
+    the versions and the machine, which each benchmark's report starts with."""
     try:
         import torch
 
@@ -146,8 +144,17 @@ def main():
     except ImportError:
         torch = None
         torch_version = "not installed (pip install -e '.[bench]')"
-    print(f"numpy {np.__version__}, torch {torch_version}, python {platform.python_version()}, "
-          f"{os.cpu_count()} cores; median of {args.repeats} updates")
+    return torch, (f"numpy {np.__version__}, torch {torch_version}, python {platform.python_version()}, "
+                   f"{os.cpu_count()} cores")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, nargs="+", default=[64, 256, 4096])
+    parser.add_argument("--repeats", type=int, default=300)
+    args = parser.parse_args()
+    torch, versions = one_thread_torch()
+    print(f"{versions}; median of {args.repeats} updates")
     print(f"{'batch':>6} {'numbarl us':>11} {'torch us':>10} {'ratio':>7}")
     for batch in args.batches:
         data = make_batch(batch)

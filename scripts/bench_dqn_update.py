@@ -16,13 +16,12 @@ for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(var, "1")  # before numpy/torch load their BLAS
 
 import argparse  # noqa: E402
-import platform  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import autodiff as ad  # noqa: E402
 from algos.replay import ReplayBuffer  # noqa: E402
-from bench_autodiff import median_us  # noqa: E402
+from bench_autodiff import median_us, one_thread_torch  # noqa: E402
 
 GAMMA, MAX_GRAD_NORM, LR, STORED = 0.99, 10.0, 1e-3, 40_000
 
@@ -134,16 +133,8 @@ def main():
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=2000)
     args = parser.parse_args()
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-        torch_version = torch.__version__
-    except ImportError:
-        torch = None
-        torch_version = "not installed (pip install -e '.[bench]')"
-    print(f"numpy {np.__version__}, torch {torch_version}, python {platform.python_version()}, "
-          f"{os.cpu_count()} cores; {args.hidden}-{args.hidden} Q-networks; median of {args.repeats} steps")
+    torch, versions = one_thread_torch()
+    print(f"{versions}; {args.hidden}-{args.hidden} Q-networks; median of {args.repeats} steps")
     print(f"{'batch':>6} {'numbarl us':>11} {'torch us':>10} {'ratio':>7} {'numpy floor us':>15}")
     data = make_transitions()
     for batch in args.batches:

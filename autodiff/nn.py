@@ -160,6 +160,48 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
+def stacked(build, seeds):
+    """K models as one: `build()` is called once per seed, right after `manual_seed(seed)` (so
+    model k starts exactly as a single model built after `manual_seed(seeds[k])` would), and every
+    parameter and buffer of the K results is stacked along a new leading axis into the first.
+
+    The stacked module takes inputs with a leading axis of K and runs each model on its own slice
+    (Linear and MLP; other layers see the stacked tensors through ordinary broadcasting). Its
+    `models` attribute is K. Give its parameters to an optimizer with `models=K`."""
+    from .tensor import manual_seed
+
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("stacked: needs at least one seed")
+    built = []
+    for seed in seeds:
+        manual_seed(seed)
+        built.append(build())
+    first = built[0]
+    for path, module in first.named_modules():
+        others = [_submodule(m, path) for m in built]
+        for name in list(module._param_names):
+            data = np.stack([getattr(m, name).numpy() for m in others])
+            p = getattr(module, name)
+            setattr(module, name, Parameter(Tensor(data, device=p.device), requires_grad=p.requires_grad))
+        for name in module._buffer_names:
+            data = np.stack([getattr(m, name).numpy() for m in others])
+            module.register_buffer(name, Tensor(data, device=getattr(module, name).device))
+    object.__setattr__(first, "models", len(seeds))
+    return first
+
+
+def _submodule(module, path):
+    for part in path.split(".") if path else ():
+        module = getattr(module, part)
+    return module
+
+
+def unstack(module, k: int) -> dict:
+    """Model k's state dict (parameters and buffers) from a stacked module's."""
+    return {name: t.detach()[k] for name, t in module.state_dict().items()}
+
+
 # -- initialisation --------------------------------------------------------------------------------------------
 def _host_rng(generator) -> np.random.Generator:
     """Initial weights are drawn on the host (then moved), from `generator` or the default one."""

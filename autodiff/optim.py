@@ -14,7 +14,12 @@ from .tensor import Tensor
 
 
 class Optimizer:
-    def __init__(self, params, lr):
+    """`models=K` optimizes a stack of K models (nn.stacked: every parameter has a leading axis
+    of K): the flat buffer is then (K, P), row k holding model k's parameters in the order a
+    single model's buffer holds them, so each step and each model's gradient-norm clip
+    (clip_grad_norm_) treats every model as the single-model optimizer would."""
+
+    def __init__(self, params, lr, models=None):
         params = list(params)
         unique, seen = [], set()
         for p in params:
@@ -32,26 +37,36 @@ class Optimizer:
         if len(dtypes) > 1 or len(devices) > 1:
             raise ValueError(f"{type(self).__name__} needs parameters of one dtype and device, got "
                              f"dtypes {sorted(map(str, dtypes))} on devices {sorted(devices)}")
+        if models is not None:
+            bad = [tuple(p.shape) for p in unique if p.ndim == 0 or p.shape[0] != models]
+            if isinstance(models, bool) or not isinstance(models, int) or models < 1 or bad:
+                raise ValueError(f"{type(self).__name__}(models={models!r}) needs a positive count and "
+                                 f"parameters with a leading axis of that size; got shapes {bad[:3]}")
+        self.models = models
         self.params = unique
         self.lr = lr
         self.base_lr = lr
         self.step_count = 0
+        self.model_steps = None if models is None else [0] * models
         self._flatten()
 
     def _flatten(self):
         bk, dtype = self.params[0]._backend, self.params[0].dtype
-        total = sum(p.data.size for p in self.params)
-        self.flat = bk.zeros((total,), dtype)
-        self.flat_grad = bk.zeros((total,), dtype)
+        rows = self.models or 1
+        total = sum(p.data.size for p in self.params) // rows
+        lead = () if self.models is None else (rows,)
+        self.flat = bk.zeros(lead + (total,), dtype)
+        self.flat_grad = bk.zeros(lead + (total,), dtype)
         self._views, offset = [], 0
         for p in self.params:
             if getattr(p, "_flat_owner", None) is not None:
                 raise RuntimeError("a parameter is already managed by another optimizer; "
                                    "give each parameter to one optimizer")
-            n, shape = p.data.size, p.shape
-            bk.setitem(self.flat, slice(offset, offset + n), bk.reshape(p.data, (n,)))
-            p.data = bk.reshape(bk.getitem(self.flat, slice(offset, offset + n)), shape)
-            grad_view = bk.reshape(bk.getitem(self.flat_grad, slice(offset, offset + n)), shape)
+            n, shape = p.data.size // rows, p.shape
+            part = (Ellipsis, slice(offset, offset + n))
+            bk.setitem(self.flat, part, bk.reshape(p.data, lead + (n,)))
+            p.data = bk.reshape(bk.getitem(self.flat, part), shape)
+            grad_view = bk.reshape(bk.getitem(self.flat_grad, part), shape)
             self._views.append(grad_view)
             if isinstance(p, Parameter):
                 p._flat_owner = self
@@ -75,21 +90,55 @@ class Optimizer:
             elif p.grad.data is not view:
                 bk.setitem(view, Ellipsis, p.grad.data)
 
-    def step(self):
+    def step(self, models=None):
+        """Update the parameters from their gradients. With a stack of models, `models` (a list of
+        K bools) updates only the models marked True: the others' parameters, state and step
+        counts stay as they are, as if they had not stepped (an agent that stopped early)."""
         self._collect_grads()
-        self.step_count += 1
-        self._update()
+        if self.models is None:
+            if models is not None:
+                raise ValueError(f"{type(self).__name__}.step(models=...) needs an optimizer of models=K")
+            self.step_count += 1
+            self._update()
+            return
+        active = [True] * self.models if models is None else [bool(m) for m in models]
+        if len(active) != self.models:
+            raise ValueError(f"{type(self).__name__}.step: {len(active)} flags for {self.models} models")
+        counts = [c + a for c, a in zip(self.model_steps, active)]
+        if all(active) and len(set(counts)) == 1:
+            self._update()  # the usual case: every model at one step count, one pass over all
+        else:
+            for k in range(self.models):
+                if active[k]:
+                    self._update(k, counts[k])
+        self.model_steps = counts
+        self.step_count = max(counts)
 
-    def _update(self):
+    def _update(self, row=None, count=None):
+        """One step over the whole buffer, or (models) over model `row` at step `count`."""
         raise NotImplementedError
 
+    def _rows(self, row, *buffers):
+        bk = self.params[0]._backend
+        return buffers if row is None else tuple(bk.getitem(b, row) for b in buffers)
+
     def state_dict(self) -> dict:
-        return {"lr": self.lr, "base_lr": self.base_lr, "step_count": self.step_count,
+        steps = self.step_count if self.models is None else np.asarray(self.model_steps, np.int64)
+        return {"lr": self.lr, "base_lr": self.base_lr, "step_count": steps,
                 **{k: self.params[0]._backend.to_numpy(v).copy() for k, v in self._buffers().items()}}
 
     def load_state_dict(self, state: dict):
         bk = self.params[0]._backend
-        self.lr, self.base_lr, self.step_count = state["lr"], state["base_lr"], int(state["step_count"])
+        self.lr, self.base_lr = state["lr"], state["base_lr"]
+        steps = np.asarray(state["step_count"]).reshape(-1).tolist()
+        if self.models is None:
+            self.step_count = int(steps[0])
+        else:
+            if len(steps) != self.models:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: step counts for {len(steps)} models, "
+                                 f"the optimizer holds {self.models}")
+            self.model_steps = [int(c) for c in steps]
+            self.step_count = max(self.model_steps)
         for name, buf in self._buffers().items():
             value = np.asarray(state[name])
             if value.shape != buf.shape:
@@ -104,14 +153,14 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay."""
 
-    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
-        super().__init__(params, lr)
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False, models=None):
+        super().__init__(params, lr, models)
         self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
         self.momentum_buffer = self.params[0]._backend.zeros(self.flat.shape, self.flat.dtype)
 
-    def _update(self):
-        self.params[0]._backend.sgd_step(self.flat, self.flat_grad, self.momentum_buffer, self.lr,
-                                         self.momentum, self.weight_decay, self.nesterov)
+    def _update(self, row=None, count=None):
+        self.params[0]._backend.sgd_step(*self._rows(row, self.flat, self.flat_grad, self.momentum_buffer),
+                                         self.lr, self.momentum, self.weight_decay, self.nesterov)
 
     def _buffers(self):
         return {"momentum_buffer": self.momentum_buffer}
@@ -120,8 +169,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) with bias correction; PPO uses eps=1e-5."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, models=None):
+        super().__init__(params, lr, models)
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"Adam betas must be in [0, 1), got {betas}")
         self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
@@ -129,10 +178,11 @@ class Adam(Optimizer):
         self.exp_avg = bk.zeros(self.flat.shape, self.flat.dtype)
         self.exp_avg_sq = bk.zeros(self.flat.shape, self.flat.dtype)
 
-    def _update(self):
-        self.params[0]._backend.adam_step(self.flat, self.flat_grad, self.exp_avg, self.exp_avg_sq,
+    def _update(self, row=None, count=None):
+        count = (self.step_count if self.models is None else self.model_steps[0] + 1) if count is None else count
+        self.params[0]._backend.adam_step(*self._rows(row, self.flat, self.flat_grad, self.exp_avg, self.exp_avg_sq),
                                           self.lr, self.betas[0], self.betas[1], self.eps,
-                                          self.step_count, self.weight_decay)
+                                          count, self.weight_decay)
 
     def _buffers(self):
         return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
@@ -140,7 +190,9 @@ class Adam(Optimizer):
 
 def clip_grad_norm_(parameters, max_norm: float) -> Tensor:
     """Scale all gradients together so their global L2 norm is at most `max_norm`; returns the norm
-    before clipping. Parameters that are exactly one optimizer's take one vectorised pass."""
+    before clipping. Parameters that are exactly one optimizer's take one vectorised pass; those of
+    an optimizer of K models are clipped model by model, each by its own norm, and the K norms
+    are returned."""
     params = [p for p in parameters if p.grad is not None]
     if not params:
         raise ValueError("clip_grad_norm_: no parameter has a gradient (call backward() first)")
@@ -149,7 +201,14 @@ def clip_grad_norm_(parameters, max_norm: float) -> Tensor:
     if owner is not None and len(params) == len(owner.params) and all(
             p is q and p.grad is not None and p.grad.data is v
             for p, q, v in zip(params, owner.params, owner._views)):
+        if owner.models is not None:
+            for p in params:
+                p.grad._version[0] += 1
+            return Tensor._make(bk.clip_by_model_norm(owner.flat_grad, max_norm), bk)
         grads = [owner.flat_grad]
+    elif any(getattr(p, "_flat_owner", None) is not None and p._flat_owner.models is not None for p in params):
+        raise ValueError("clip_grad_norm_: the parameters of a stack of models are clipped together, "
+                         "per model: pass exactly their optimizer's parameters")
     else:
         grads = [p.grad.data for p in params]
     for p in params:

@@ -277,14 +277,26 @@ def arange(n, dtype=np.int64, device="cpu") -> Tensor:
 
 
 class Generator:
-    """A random-number stream on a device (`sample(rng)`, `randn(..., generator=rng)`)."""
+    """A random-number stream on a device (`sample(rng)`, `randn(..., generator=rng)`).
+
+    Given a list of K seeds it is K streams, one per model of a stack (`nn.stack`): every draw
+    then has a leading axis of K, and on the CPU row k is exactly what `Generator(seeds[k])`
+    draws for the rest of the shape, so model k of a population sees the single run's numbers."""
 
     def __init__(self, seed=None, device="cpu"):
         self.device = device
-        self.state = get_backend(device).rng(seed)
+        self.manual_seed(seed)
 
     def manual_seed(self, seed):
-        self.state = get_backend(self.device).rng(seed)
+        bk = get_backend(self.device)
+        if isinstance(seed, (list, tuple)):
+            if not seed:
+                raise ValueError("Generator: a list of seeds needs at least one seed")
+            self.models = len(seed)
+            self.state = bk.rngs([int(s) for s in seed])
+        else:
+            self.models = None
+            self.state = bk.rng(seed)
         return self
 
     def get_state(self):
@@ -326,8 +338,11 @@ def randn(*shape, generator=None, dtype=DEFAULT_DTYPE, device="cpu", requires_gr
 
 
 def randperm(n, generator=None, device="cpu") -> Tensor:
-    """A random permutation of 0..n-1 (int64), e.g. to shuffle minibatches."""
+    """A random permutation of 0..n-1 (int64), e.g. to shuffle minibatches; (K, n), one
+    permutation per stream, from a generator of K streams."""
     b = get_backend(device)
+    if getattr(generator, "models", None) is not None:
+        return Tensor._make(b.permutations(generator.state, int(n)), b)
     return Tensor._make(b.permutation(_rng_state(generator, b), int(n)), b)
 
 

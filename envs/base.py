@@ -182,8 +182,9 @@ class BatchedEnv(VectorEnv):
 
     # -- the Gymnasium API ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Start a new episode in every sub-env (reproducibly, given `seed`)."""
-        super().reset(seed=seed)
+        """Start a new episode in every sub-env (reproducibly, given `seed`: one seed, or a list of
+        K seeds for K equal blocks of sub-envs, envs.rng.seed_streams)."""
+        super().reset(seed=seed if seed is None or isinstance(seed, (int, np.integer)) else int(seed[0]))
         if seed is not None:
             self._write("rng", seed_streams(seed, self.num_envs))
         obs = self._new_obs()

@@ -36,7 +36,15 @@ class GymnasiumEnv(VectorEnv):
         self.gymnasium_id = env_id
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        return self.env.reset(seed=self.seed if seed is None else seed, options=options)
+        seed = self.seed if seed is None else seed
+        if isinstance(seed, (list, tuple)) and len(seed) != self.num_envs:
+            # K seeds for K blocks of sub-envs, each block seeded as Gymnasium seeds a vector env
+            # of its size from one seed (s, s + 1, ...): a population's agent k gets its own envs.
+            if not seed or self.num_envs % len(seed):
+                raise ValueError(f"{len(seed)} seeds do not split {self.num_envs} sub-envs into equal blocks")
+            block = self.num_envs // len(seed)
+            seed = [int(s) + i for s in seed for i in range(block)]
+        return self.env.reset(seed=seed, options=options)
 
     def step(self, actions):
         obs, reward, terminated, truncated, info = self.env.step(actions)

@@ -32,6 +32,15 @@ def uniform(rng, i, low, high):
 
 
 def seed_streams(seed, n) -> np.ndarray:
-    """Independent starting words for n sub-envs from one seed (None: from the OS)."""
+    """Independent starting words for n sub-envs from one seed (None: from the OS). A list of K
+    seeds splits the sub-envs into K equal blocks, block k seeded as an env of n / K sub-envs
+    with seeds[k] would be: a population's agent k steps exactly the single run's envs (with
+    K == n this is Gymnasium's one seed per sub-env)."""
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        seeds = [int(s) for s in seed]
+        if not seeds or n % len(seeds):
+            raise ValueError(f"{len(seeds)} seeds do not split {n} sub-envs into equal blocks; give one seed, "
+                             f"or a number of seeds that divides {n}")
+        return np.concatenate([seed_streams(s, n // len(seeds)) for s in seeds])
     words = np.random.SeedSequence(seed).generate_state(n, np.uint64)
     return words.astype(np.uint64)

@@ -83,6 +83,7 @@ class Backend:
     def adam_step(self, p, g, m, v, lr, beta1, beta2, eps, step, weight_decay): raise NotImplementedError
     def sgd_step(self, p, g, buf, lr, momentum, weight_decay, nesterov): raise NotImplementedError
     def clip_by_global_norm(self, grads, max_norm): raise NotImplementedError  # returns the norm
+    def clip_by_model_norm(self, grads, max_norm): raise NotImplementedError  # (K, P) rows: (K,) norms
 
     # -- reinforcement learning ----------------------------------------------------------------
     def gae(self, rewards, values, dones, next_value, gamma, lam): raise NotImplementedError  # (T, N)
@@ -94,6 +95,9 @@ class Backend:
     def uniform(self, rng, shape, dtype): raise NotImplementedError
     def normal(self, rng, shape, dtype): raise NotImplementedError
     def permutation(self, rng, n): raise NotImplementedError  # a random order of 0..n-1
+    # K streams for a stack of K models: draws from them carry a leading axis of K.
+    def rngs(self, seeds): raise NotImplementedError
+    def permutations(self, rngs, n): raise NotImplementedError  # (K, n): one order per stream
 
 
 _BACKENDS: dict[str, Backend] = {}

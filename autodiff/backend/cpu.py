@@ -111,6 +111,30 @@ def _sum_rows(x):
     return out
 
 
+@numba.njit(cache=True)
+def _bias_activation_models(y, b, relu):
+    """_bias_activation for a stack of models: y (K, rows, cols) += b (K, cols) per model."""
+    zero = np.zeros(1, y.dtype)[0]
+    models, rows, cols = y.shape
+    for k in range(models):
+        for i in range(rows):
+            for j in range(cols):
+                v = y[k, i, j] + b[k, j]
+                y[k, i, j] = v if (not relu or v > zero or v != v) else zero
+
+
+@numba.njit(cache=True)
+def _sum_rows_models(x):
+    """x.sum(1) of a C-order (K, rows, cols) stack, each model's rows added in order as _sum_rows
+    adds them, so model k's sum does not depend on the other models (every stacked bias gradient)."""
+    out = np.zeros((x.shape[0], x.shape[2]), x.dtype)
+    for k in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            for j in range(x.shape[2]):
+                out[k, j] += x[k, i, j]
+    return out
+
+
 # numba compiles for native byte order only; numpy's ">f4" arrays take numpy's own passes.
 _NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -151,6 +175,10 @@ def _reduce(ufunc, x, axis, keepdims=False):
                 and x.flags.c_contiguous):
             out = _sum_rows(x)
             return out[None] if keepdims else out
+        if (ufunc is np.add and axis == 1 and x.ndim == 3 and x.shape[1] and x.shape[2] > 1
+                and x.flags.c_contiguous):  # the same over each model of a stack
+            out = _sum_rows_models(x)
+            return out[:, None] if keepdims else out
     return ufunc.reduce(x, axis=axis, keepdims=keepdims)
 
 
@@ -335,6 +363,8 @@ class CPUBackend(Backend):
     matmul = staticmethod(np.matmul)
 
     def linear(self, x, w, b, activation=None):
+        if w.ndim == 3:
+            return self._linear_models(x, w, b, activation)
         y = x @ w.T
         if (b is not None and activation != "tanh" and y.ndim == 2 and b.shape == y.shape[1:]
                 and y.dtype == b.dtype and y.dtype in _NATIVE_FLOATS and y.flags.c_contiguous):
@@ -347,6 +377,26 @@ class CPUBackend(Backend):
         elif activation == "relu":
             np.maximum(y, 0, out=y)
         return y
+
+    def _linear_models(self, x, w, b, activation):
+        """A stack of K layers: x (K, ..., in), w (K, out, in), b (K, out). numpy's stacked matmul
+        makes the same BLAS call for every model as the 2-D product would, so model k's result
+        does not depend on the others."""
+        k = w.shape[0]
+        if x.ndim < 2 or x.shape[0] != k:
+            raise ValueError(f"linear: a stack of {k} layers takes inputs (K={k}, ..., in), got {x.shape}")
+        y = np.matmul(x.reshape(k, -1, x.shape[-1]), w.transpose(0, 2, 1))
+        if (b is not None and activation != "tanh" and b.shape == (k, y.shape[2]) and y.dtype == b.dtype
+                and y.dtype in _NATIVE_FLOATS):
+            _bias_activation_models(y, b, activation == "relu")
+        else:
+            if b is not None:
+                y += b[:, None, :]
+            if activation == "tanh":
+                np.tanh(y, out=y)
+            elif activation == "relu":
+                np.maximum(y, 0, out=y)
+        return y.reshape(x.shape[:-1] + (w.shape[1],))
 
     # -- in place ---------------------------------------------------------------------------------
     def setitem(self, x, index, value):
@@ -383,6 +433,15 @@ class CPUBackend(Backend):
                 g *= scale
         return np.asarray(total, dtype=grads[0].dtype if grads else np.float32)
 
+    def clip_by_model_norm(self, grads, max_norm):
+        """clip_by_global_norm for each row of a (K, P) buffer, a stack of K models' gradients:
+        each model is scaled by its own norm (one product per row, the same for every K)."""
+        total = np.sqrt(np.matmul(grads[:, None, :], grads[:, :, None])[:, 0, 0].astype(np.float64))
+        scale = np.minimum(1.0, max_norm / (total + 1e-6))
+        if (scale < 1.0).any():  # a row that needs no clipping is multiplied by 1: unchanged
+            grads *= scale.astype(grads.dtype)[:, None]
+        return total.astype(grads.dtype)
+
     # -- reinforcement learning -------------------------------------------------------------
     def gae(self, rewards, values, dones, next_value, gamma, lam):
         """Advantages by a reverse scan over time, vectorised over the sub-envs."""
@@ -402,16 +461,45 @@ class CPUBackend(Backend):
         return np.random.default_rng(seed)
 
     def rng_state(self, rng):
+        if isinstance(rng, list):
+            return [r.bit_generator.state for r in rng]
         return rng.bit_generator.state
 
     def set_rng_state(self, rng, state):
-        rng.bit_generator.state = state
+        if isinstance(rng, list):
+            if not isinstance(state, list) or len(state) != len(rng):
+                raise ValueError(f"set_rng_state: a state for {len(rng)} streams is a list of {len(rng)} states")
+            for r, s in zip(rng, state):
+                r.bit_generator.state = s
+        else:
+            rng.bit_generator.state = state
+
+    # K streams are K numpy generators, each drawing its row, so that row k is bit for bit the
+    # draw of a single stream seeded like it (a population's agent k is the single-seed run).
+    def rngs(self, seeds):
+        return [np.random.default_rng(s) for s in seeds]
+
+    def _draw(self, rng, shape, draw):
+        if not isinstance(rng, list):
+            return draw(rng, shape)
+        if not shape or shape[0] != len(rng):
+            raise ValueError(f"a draw from {len(rng)} streams needs a leading axis of {len(rng)}, got shape {shape}")
+        out = None
+        for k, r in enumerate(rng):
+            row = draw(r, shape[1:])
+            if out is None:
+                out = np.empty(shape, row.dtype)
+            out[k] = row
+        return out
 
     def uniform(self, rng, shape, dtype):
-        return rng.random(shape, dtype=dtype)
+        return self._draw(rng, shape, lambda r, s: r.random(s, dtype=dtype))
 
     def normal(self, rng, shape, dtype):
-        return rng.standard_normal(shape, dtype=dtype)
+        return self._draw(rng, shape, lambda r, s: r.standard_normal(s, dtype=dtype))
 
     def permutation(self, rng, n):
         return rng.permutation(n)
+
+    def permutations(self, rngs, n):
+        return np.stack([r.permutation(n) for r in rngs])

@@ -449,6 +449,16 @@ class CUDABackend(Backend):
 
     def linear(self, x, w, b, activation=None):
         x = self.asarray(x)
+        if len(_s(w)) == 3:  # a stack of K layers: x (K, ..., in), w (K, out, in), b (K, out)
+            k = _s(w)[0]
+            y = self._matmul(x.reshape((k, -1, _s(x)[-1])), w, False, True)
+            if b is not None:
+                y = self.add(y, self.reshape(b, (k, 1, _s(b)[-1])))
+            if activation == "tanh":
+                y = self.tanh(y)
+            elif activation == "relu":
+                y = self.relu(y)
+            return y.reshape(_s(x)[:-1] + (_s(w)[1],))
         lead = _s(x)[:-1]
         y = self._matmul(x.reshape((int(np.prod(lead)) if lead else 1, _s(x)[-1])), w, False, True, b, activation)
         return y.reshape(lead + (w.shape[0],))
@@ -484,6 +494,13 @@ class CUDABackend(Backend):
         K.sqrt_kernel[1, 1](acc, norm)
         return norm.reshape(())
 
+    def clip_by_model_norm(self, grads, max_norm):
+        # One pass pair per model: a population's K is small next to its parameter count.
+        norms = cuda.device_array(grads.shape[0], grads.dtype)
+        for k in range(grads.shape[0]):
+            self.setitem(norms, k, self.clip_by_global_norm([grads[k]], max_norm))
+        return norms
+
     # -- reinforcement learning ---------------------------------------------------------------------
     def gae(self, rewards, values, dones, next_value, gamma, lam):
         steps, envs = rewards.shape
@@ -504,13 +521,18 @@ class CUDABackend(Backend):
 
     def rng_state(self, rng):
         words = rng["states"].copy_to_host().view(np.uint64)
-        return {"states": [int(w) for w in words], "host": rng["host"].bit_generator.state}
+        state = {"states": [int(w) for w in words], "host": rng["host"].bit_generator.state}
+        if "hosts" in rng:
+            state["hosts"] = [r.bit_generator.state for r in rng["hosts"]]
+        return state
 
     def set_rng_state(self, rng, state):
         from numba.cuda.random import xoroshiro128p_dtype
 
         rng["states"] = cuda.to_device(np.array(state["states"], np.uint64).view(xoroshiro128p_dtype))
         rng["host"].bit_generator.state = state["host"]
+        for r, saved in zip(rng.get("hosts", ()), state.get("hosts", ())):
+            r.bit_generator.state = saved
 
     def _random(self, rng, shape, dtype, normal):
         out = cuda.device_array(shape, dtype)
@@ -528,6 +550,17 @@ class CUDABackend(Backend):
 
     def permutation(self, rng, n):
         return cuda.to_device(rng["host"].permutation(n))
+
+    # K streams on the GPU are one set of device states seeded from all K seeds (SeedSequence
+    # takes a list): draws are independent per model but not the CPU's numbers, which no GPU
+    # generator could reproduce anyway. Permutations come from the host, one per model.
+    def rngs(self, seeds):
+        rng = self.rng(list(seeds))
+        rng["hosts"] = [np.random.default_rng(s) for s in seeds]
+        return rng
+
+    def permutations(self, rngs, n):
+        return cuda.to_device(np.stack([r.permutation(n) for r in rngs["hosts"]]))
 
 
 def _host_index(index):

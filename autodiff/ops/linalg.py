@@ -43,7 +43,8 @@ def _swap_last(bk, x):
 
 class Linear(Primitive):
     """activation(x @ w.T + b) in one op (w is (out, in) as in PyTorch; activation None, "tanh"
-    or "relu"; x may have any leading dims). One op instead of three each way is what makes
+    or "relu"; x may have any leading dims). A stack of K layers (w (K, out, in), b (K, out), from
+    nn.stacked) takes x (K, ..., in), each model its own slice. One op instead of three each way is what makes
     small-batch updates cheap."""
 
     @staticmethod
@@ -62,11 +63,14 @@ class Linear(Primitive):
             g = TanhBackward.apply(g, y)
         elif ctx.activation == "relu":
             g = ReluBackward.apply(g, y)
-        if g.ndim != 2:  # fold leading dims into one batch dim for the weight gradient
+        if w.ndim == 3:  # a stack of models: per model, fold the dims between into one batch dim
+            k = w.shape[0]
+            g2, x2 = g.reshape((k, -1, g.shape[-1])), x.reshape((k, -1, x.shape[-1]))
+        elif g.ndim != 2:  # fold leading dims into one batch dim for the weight gradient
             g2, x2 = g.reshape((-1, g.shape[-1])), x.reshape((-1, x.shape[-1]))
         else:
             g2, x2 = g, x
         return (MatMul.apply(g2, w, False, False).reshape(x.shape) if nx else None,
                 MatMul.apply(g2, x2, True, False) if nw else None,
-                g2.sum(0) if nb else None,
+                g2.sum(g2.ndim - 2) if nb else None,
                 None)

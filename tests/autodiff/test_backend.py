@@ -204,3 +204,31 @@ def test_cpu_fused_rules_take_big_endian_arrays(rng):
     big = np.dtype(">f4")
     assert _same_bits(bk.tanh_backward(g.astype(big), y.astype(big)), (1 - y.astype(big) ** 2) * g.astype(big))
     assert _same_bits(bk.relu_backward(g.astype(big), y.astype(big)), g.astype(big) * (y > 0).astype(big))
+
+
+@pytest.mark.parametrize("shape", [(3, 64, 2), (1, 1024, 64), (4, 7, 1), (2, 1, 5)])
+def test_sums_over_each_models_rows_are_numpys(shape):
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    x[0, :, 0] = -0.0
+    got = get_backend("cpu").sum(x, (1,), False)
+    np.testing.assert_array_equal(got, np.add.reduce(x, axis=1))
+    assert not np.signbit(got[0, 0])
+    for k in range(shape[0]):  # and each model's sum is the model's alone
+        np.testing.assert_array_equal(got[k], get_backend("cpu").sum(x[k:k + 1], (1,), False)[0])
+
+
+def test_k_streams_draw_each_row_as_the_single_stream_would():
+    bk = get_backend("cpu")
+    streams = bk.rngs([5, 6])
+    got = bk.uniform(streams, (2, 3, 4), np.float32), bk.normal(streams, (2, 7), np.float64), \
+        bk.permutations(streams, 9)
+    single = bk.rng(6)
+    want = single.random((3, 4), dtype=np.float32), single.standard_normal(7), single.permutation(9)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g[1], w)
+    with pytest.raises(ValueError, match="leading axis of 2"):
+        bk.uniform(streams, (3,), np.float32)
+    state = bk.rng_state(streams)
+    a = bk.uniform(streams, (2, 5), np.float64)
+    bk.set_rng_state(streams, state)
+    np.testing.assert_array_equal(bk.uniform(streams, (2, 5), np.float64), a)

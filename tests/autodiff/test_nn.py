@@ -160,3 +160,64 @@ def test_mlp_learns_xor():
         opt.step()
     assert float(loss) < 0.01
     np.testing.assert_array_equal(np.round(net(x).numpy()), y.numpy())
+
+
+# -- stacks of models (nn.stacked): model k of a stack is the single model built with seed k ---------
+def _stack_mlp_train(seeds, steps=4, activation="tanh", sizes=(4, 64, 64, 2)):
+    """A few Adam steps with per-model clipping on a stack; returns parameters and the last norms."""
+    net = nn.stacked(lambda: nn.MLP(list(sizes), activation), seeds)
+    opt = optim.Adam(net.parameters(), lr=1e-2, models=len(seeds))
+    xs = np.stack([np.random.default_rng(s).standard_normal((64, sizes[0])).astype(np.float32) for s in seeds])
+    for _ in range(steps):
+        loss = (net(ad.tensor(xs)) ** 2).mean(-1).mean(-1)
+        opt.zero_grad()
+        loss.sum().backward()
+        norms = optim.clip_grad_norm_(net.parameters(), 0.05)
+        opt.step()
+    return [p.numpy() for p in net.parameters()], norms.numpy()
+
+
+@pytest.mark.parametrize("activation, sizes", [("tanh", (4, 64, 64, 2)), ("relu", (4, 256, 256, 2)),
+                                               ("tanh", (3, 16, 1))])
+def test_a_stacked_model_trains_bit_for_bit_as_the_model_alone(activation, sizes):
+    stack, stack_norms = _stack_mlp_train([3, 4, 5], activation=activation, sizes=sizes)
+    for k, seed in enumerate([3, 4, 5]):
+        alone, alone_norms = _stack_mlp_train([seed], activation=activation, sizes=sizes)
+        for a, b in zip(stack, alone):
+            np.testing.assert_array_equal(a[k], b[0])
+        assert stack_norms[k] == alone_norms[0]
+
+
+def test_stacked_initialisation_is_the_seeded_single_model():
+    net = nn.stacked(lambda: nn.MLP([4, 8, 2]), [7, 9])
+    assert net.models == 2
+    ad.manual_seed(9)
+    alone = nn.MLP([4, 8, 2])
+    for (name, p), (_, q) in zip(net.named_parameters(), alone.named_parameters()):
+        assert p.shape == (2,) + q.shape
+        np.testing.assert_array_equal(p.numpy()[1], q.numpy(), err_msg=name)
+    for name, value in nn.unstack(net, 1).items():
+        np.testing.assert_array_equal(value.numpy(), alone.state_dict()[name].numpy())
+
+
+def test_a_stacked_linear_matches_each_model_forward_and_backward():
+    rng = np.random.default_rng(0)
+    net = nn.stacked(lambda: nn.Linear(5, 3, activation="relu"), [1, 2])
+    x = ad.tensor(rng.standard_normal((2, 7, 5)), dtype="float32", requires_grad=True)
+    (net(x) ** 2).sum().backward()
+    for k in range(2):
+        w, b = net.weight.numpy()[k], net.bias.numpy()[k]
+        single = nn.Linear(5, 3, activation="relu")
+        single.load_state_dict({"weight": w, "bias": b})
+        xk = ad.tensor(x.numpy()[k], requires_grad=True)
+        (single(xk) ** 2).sum().backward()
+        np.testing.assert_allclose(net.weight.grad.numpy()[k], single.weight.grad.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(net.bias.grad.numpy()[k], single.bias.grad.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(x.grad.numpy()[k], xk.grad.numpy(), rtol=1e-5)
+
+
+def test_a_stacked_linear_refuses_inputs_without_the_model_axis():
+    net = nn.stacked(lambda: nn.Linear(5, 3), [1, 2])
+    with pytest.raises(ValueError, match="stack of 2 layers"):
+        with ad.no_grad():
+            net(ad.zeros(7, 5))

@@ -172,3 +172,33 @@ def test_adam_moments_never_turn_subnormal():
         numpy_adam(ref_p, g, ref_m, ref_v, 1e-3, 0.9, 0.999, 1e-8, step, flush=False)
     assert 0 < np.abs(ref_m[1]) < tiny  # without the flush it is subnormal
     np.testing.assert_array_equal(p.numpy(), ref_p)
+
+
+def test_an_optimizer_of_models_steps_only_the_models_asked_with_their_own_counts():
+    """A model left out of a step keeps its parameters, moments and step count; stepped later, it
+    goes on from its own count (Adam's bias correction), as the model alone would."""
+    def run(seeds, plan):
+        net = nn.stacked(lambda: nn.MLP([3, 8, 1]), seeds)
+        opt = optim.Adam(net.parameters(), lr=1e-2, models=len(seeds))
+        x = ad.tensor(np.stack([np.random.default_rng(s).standard_normal((16, 3)) for s in seeds]), dtype="float32")
+        for active in plan:
+            opt.zero_grad()
+            (net(x) ** 2).mean(-1).mean(-1).sum().backward()
+            opt.step(active)
+        return net, opt
+
+    net, opt = run([1, 2], [None, [True, False], [True, False], None])
+    alone, alone_opt = run([2], [None, None])
+    for p, q in zip(net.parameters(), alone.parameters()):
+        np.testing.assert_array_equal(p.numpy()[1], q.numpy()[0])
+    assert opt.model_steps == [4, 2] and alone_opt.model_steps == [2]
+    state = opt.state_dict()
+    opt.load_state_dict(state)
+    assert opt.model_steps == [4, 2]
+    with pytest.raises(ValueError, match="3 flags for 2 models"):
+        opt.step([True, True, False])
+
+
+def test_models_must_match_the_parameters_leading_axis():
+    with pytest.raises(ValueError, match="leading axis"):
+        optim.Adam(nn.MLP([3, 4, 1]).parameters(), models=2)

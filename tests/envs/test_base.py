@@ -311,3 +311,20 @@ def test_arrays_the_caller_let_go_of_are_reused_and_held_ones_never_are():
     # Once nothing refers to a set of outputs, a later step writes into it instead of allocating.
     in_ring = {id(outputs[0]) for outputs, _ in env._handed_out}
     assert id(env.step(rng.integers(0, 2, 8))[0]) in in_ring
+
+
+def test_a_population_env_steps_each_block_as_its_own_env():
+    """K blocks of N sub-envs, seeded with K seeds, step exactly as K envs of N with those seeds
+    (agent k of a population sees the single run's envs)."""
+    import envs
+
+    both = envs.make("CartPole", num_envs=12, seed=[5, 6, 7])
+    alone = envs.make("CartPole", num_envs=4, seed=6)
+    obs, _ = both.reset(seed=[5, 6, 7])
+    np.testing.assert_array_equal(obs[4:8], alone.reset(seed=6)[0])
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        actions = rng.integers(0, 2, 12)
+        out, single = both.step(actions), alone.step(actions[4:8])
+        for a, b in zip(out[:4], single[:4]):
+            np.testing.assert_array_equal(a[4:8], b)

@@ -1,6 +1,7 @@
 """envs/rng.py: SplitMix64 against a plain-Python reference, and uniform's range and moments."""
 
 import numpy as np
+import pytest
 
 from envs.rng import next_u64, seed_streams, uniform
 
@@ -35,3 +36,11 @@ def test_uniform_range_and_moments():
 def test_seed_streams_are_reproducible_and_distinct():
     np.testing.assert_array_equal(seed_streams(7, 4), seed_streams(7, 4))
     assert len(set(seed_streams(7, 1000).tolist())) == 1000
+
+
+def test_a_list_of_seeds_seeds_equal_blocks_as_separate_envs():
+    words = seed_streams([3, 4], 6)
+    np.testing.assert_array_equal(words[3:], seed_streams(4, 3))
+    np.testing.assert_array_equal(words[:3], seed_streams(3, 3))
+    with pytest.raises(ValueError, match="equal blocks"):
+        seed_streams([1, 2, 3, 4], 6)

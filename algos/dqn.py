@@ -18,7 +18,7 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from . import TrainingDiverged, env_actions, to_host
+from . import Divergence, env_actions, to_host
 from .ppo import log_episodes
 from .replay import ReplayBuffer
 
@@ -76,11 +76,13 @@ class Args:
     """hidden activation of the Q-network: relu or tanh"""
     checkpoint_replay_buffer: bool = False
     """include the replay buffer in checkpoints (bigger files; resumes bit for bit)"""
+    num_seeds: int = 1
+    """agents trained at once, with seeds seed ... seed + num_seeds - 1: agent k is the run with seed + k"""
 
     def validate(self):
         """Raise ValueError with one sentence naming the first invalid setting."""
         for name in ("total_timesteps", "num_envs", "buffer_size", "batch_size", "train_frequency",
-                     "gradient_steps", "target_network_frequency"):
+                     "gradient_steps", "target_network_frequency", "num_seeds"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0 < self.tau <= 1:
@@ -103,8 +105,11 @@ def epsilon(args: Args, step: int) -> float:
     return max(args.end_e, args.start_e + (args.end_e - args.start_e) * step / duration)
 
 
-def build(args: Args, env):
-    """The Q-network for this env (and no observation normaliser)."""
+def build(args: Args, env, models=None):
+    """The Q-network for this env (and no observation normaliser); with `models`, a stack of
+    that many, seeded seed, seed + 1, ... (nn.stacked)."""
+    if models is not None:
+        return nn.stacked(lambda: build(args, env)[0], [args.seed + k for k in range(models)]), None
     space = env.single_action_space
     if not isinstance(space, gym.spaces.Discrete):
         raise ValueError(f"DQN needs a discrete action space; {args.env_id} has {space}; use ppo for continuous actions")
@@ -114,10 +119,10 @@ def build(args: Args, env):
 
 
 def policy(q_network, obs_norm=None):
-    """The greedy policy: obs tensor (N, ...) -> actions."""
+    """The greedy policy of a stack of K Q-networks: obs tensor (K, N, ...) -> actions (K, N)."""
     def act(obs):
         with ad.no_grad():
-            return q_network(obs.reshape(obs.shape[0], -1).float()).argmax(-1)
+            return q_network(obs.reshape(obs.shape[0], obs.shape[1], -1).float()).argmax(-1)
     return act
 
 
@@ -134,31 +139,40 @@ def update_target(target, q_network, tau):
 
 def train(args: Args, env=None, log=None, callback=None, resume=None):
     """Train DQN; returns the Q-network (and None, where PPO returns its normaliser).
-    `log`, `callback` and `resume` work as in `algos.ppo.train`."""
+    `log`, `callback` and `resume` work as in `algos.ppo.train`.
+
+    `num_seeds` K trains K agents at once, each with its own sub-envs, network, Adam state,
+    replay buffer and random streams: every tensor carries a leading agent axis, and on the CPU
+    agent k is bit for bit the run with seed + k. `log(tag, value, step, agent)` is per agent."""
     import envs as envs_pkg
 
     args.validate()
-    ad.manual_seed(args.seed)
-    rng = ad.Generator(args.seed, device=args.device)
+    k, n = args.num_seeds, args.num_envs
+    seeds = [args.seed + i for i in range(k)]
+    rng = ad.Generator(seeds, device=args.device)
     if env is None:
-        env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
-    q_network, _ = build(args, env)
-    target, _ = build(args, env)
+        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds)
+    q_network, _ = build(args, env, models=k)
+    target, _ = build(args, env, models=k)
     update_target(target, q_network, 1.0)
     params = q_network.parameters()  # listed once: walking the modules costs ~10 us a gradient step
-    optimizer = optim.Adam(params, lr=args.learning_rate)
+    optimizer = optim.Adam(params, lr=args.learning_rate, models=k)
     rounds = max(1, (args.total_timesteps - args.learning_starts) // args.train_frequency)
     schedule = optim.LinearLR(optimizer, rounds) if args.anneal_lr else None
     obs_dim, n_actions = q_network[0].in_features, int(env.single_action_space.n)
-    buffer = ReplayBuffer(args.buffer_size, (obs_dim,), device=args.device)
-    log = log or (lambda tag, value, step: None)
+    buffer = ReplayBuffer(args.buffer_size, (obs_dim,), device=args.device, models=k)
+    log = log or (lambda tag, value, step, agent=0: None)
+    diverged = Divergence(k)
 
     def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
+        return ad.tensor(raw, dtype="float32", device=args.device).reshape(k, n, obs_dim)
+
+    def per_agent(flags):
+        return ad.tensor(flags, device=args.device).reshape(k, n)
 
     global_step = 0
     if resume is None:
-        raw_obs, _ = env.reset(seed=args.seed)
+        raw_obs, _ = env.reset(seed=seeds)
     else:
         q_network.load_state_dict(resume["q_network"])
         target.load_state_dict(resume["target"])
@@ -167,6 +181,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             schedule.load_state_dict(resume["schedule"])
         if resume.get("replay_buffer") is not None:
             buffer.load_state_dict(resume["replay_buffer"])
+        diverged.load_state_dict(resume.get("diverged"))
         rng.set_state(resume["rng"])
         env.set_state(resume["env"])
         raw_obs, global_step = resume["next_obs"], int(resume["global_step"])
@@ -176,32 +191,33 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         return {"algo": "dqn", "global_step": global_step, "q_network": q_network.state_dict(),
                 "target": target.state_dict(), "optimizer": optimizer.state_dict(),
                 "schedule": None if schedule is None else schedule.state_dict(), "rng": rng.get_state(),
-                "env": env.get_state(), "next_obs": to_host(raw_obs),
+                "env": env.get_state(), "next_obs": to_host(raw_obs), "diverged": diverged.state_dict(),
                 "replay_buffer": buffer.state_dict() if args.checkpoint_replay_buffer else None}
 
-    start, start_step, n = time.perf_counter(), global_step, args.num_envs
+    start, start_step = time.perf_counter(), global_step
     copied_at = None  # the optimizer step at which the target last copied the Q-network
     while global_step < args.total_timesteps:
-        # -- act: epsilon-greedy over the Q-network ---------------------------------------------------
+        # -- act: epsilon-greedy over the Q-network, each agent with its own draws ---------------------
         eps = epsilon(args, global_step)
         with ad.no_grad():
             greedy = q_network(obs).argmax(-1)
-            explore = ad.rand(n, generator=rng, device=args.device) < eps
-            random_actions = (ad.rand(n, generator=rng, dtype="float64", device=args.device) * n_actions).long()
+            explore = ad.rand(k, n, generator=rng, device=args.device) < eps
+            random_actions = (ad.rand(k, n, generator=rng, dtype="float64", device=args.device) * n_actions).long()
             actions = ad.where(explore, random_actions, greedy)
-        raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, actions))
+        raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, actions.reshape(k * n)))
         next_obs = as_batch(raw_obs)
         final = as_batch(info["final_obs"]) if "final_obs" in info else None
-        buffer.add(obs, next_obs, actions, ad.tensor(reward, dtype="float32", device=args.device),
-                   ad.tensor(terminated, device=args.device), ad.tensor(truncated, device=args.device), final)
+        buffer.add(obs, next_obs, actions, ad.tensor(reward, dtype="float32", device=args.device).reshape(k, n),
+                   per_agent(terminated), per_agent(truncated), final)
         obs = next_obs
         previous, global_step = global_step, global_step + n
-        log_episodes(info, log, global_step)
+        log_episodes(info, log, global_step, n)
 
         # -- learn: rounds of TD updates against the target network ---------------------------------
         learned = global_step > args.learning_starts and buffer.size >= args.batch_size and \
             _crossed(previous, global_step, args.train_frequency)
         if learned:
+            good = diverged.keep(optimizer)
             for _ in range(args.gradient_steps):
                 b_obs, b_actions, b_rewards, b_next, b_dones = buffer.sample(args.batch_size, rng)
                 with ad.no_grad():
@@ -212,21 +228,25 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                         next_q = target(b_next).max(-1)
                     td_target = b_rewards + args.gamma * next_q * (1.0 - b_dones)
                 q_pred = q_network(b_obs).gather(-1, b_actions.unsqueeze(-1)).squeeze(-1)
-                loss = ad.smooth_l1_loss(q_pred, td_target) if args.loss == "huber" else ad.mse_loss(q_pred, td_target)
+                td = ad.smooth_l1_loss if args.loss == "huber" else ad.mse_loss
+                loss = td(q_pred, td_target, reduction="none").mean(-1)  # one loss per agent
                 optimizer.zero_grad()
-                loss.backward()
+                loss.sum().backward()  # agents share no parameter: each gets its own loss's gradient
                 if args.max_grad_norm is not None:
                     optim.clip_grad_norm_(params, args.max_grad_norm)
-                optimizer.step()
-            if not math.isfinite(float(loss)):
-                raise TrainingDiverged(f"the DQN loss became {float(loss)} at step {global_step}")
-            log("losses/td_loss", float(loss), global_step)
-            log("losses/q_values", float(q_pred.mean()), global_step)
-            log("charts/epsilon", eps, global_step)
-            log("charts/learning_rate", optimizer.lr, global_step)
+                optimizer.step(diverged.active)
+            losses, q_means = loss.numpy(), q_pred.mean(-1).numpy()
+            diverged.check(losses, global_step, optimizer, good, "DQN")
+            for a in range(k):
+                log("losses/td_loss", float(losses[a]), global_step, a)
+                log("losses/q_values", float(q_means[a]), global_step, a)
+                log("charts/epsilon", eps, global_step, a)
+                log("charts/learning_rate", optimizer.lr, global_step, a)
             if schedule is not None:
                 schedule.step()
-            log("charts/SPS", int((global_step - start_step) / (time.perf_counter() - start)), global_step)
+            sps = int(k * (global_step - start_step) / (time.perf_counter() - start))
+            for a in range(k):
+                log("charts/SPS", sps, global_step, a)
         if _crossed(previous, global_step, args.target_network_frequency):
             if args.tau < 1.0 or copied_at != optimizer.step_count:  # copying unchanged weights changes nothing
                 update_target(target, q_network, args.tau)
@@ -236,4 +256,5 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             break
     if callback is not None:
         callback(global_step, snapshot)
+    q_network.diverged = diverged.at
     return q_network, None

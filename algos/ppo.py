@@ -216,7 +216,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5)
     schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
     reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
-    log = log or (lambda tag, value, step: None)
+    log = log or (lambda tag, value, step, agent=0: None)
 
     discrete = agent.discrete
     buf = RolloutBuffer(args.num_steps, args.num_envs, (obs_dim,), () if discrete else act_space.shape,
@@ -400,16 +400,18 @@ class EpisodeLog:
         self.pending.clear()
 
 
-def log_episodes(info, log, step):
-    """Log the return and length of each episode that finished in this step."""
+def log_episodes(info, log, step, per_agent=None):
+    """Log the return and length of each episode that finished in this step; with `per_agent`
+    sub-envs per agent of a population, each under its agent (sub-env i is agent i // per_agent)."""
     episode = info.get("episode")
     if episode is None:
         return
     mask = info.get("_episode")
-    returns, lengths = ad.tensor(to_host(episode["r"])), ad.tensor(to_host(episode["l"]))
+    returns, lengths = to_host(episode["r"]), to_host(episode["l"])
+    index = range(len(returns))
     if mask is not None:
-        mask = to_host(mask)
-        returns, lengths = returns[mask], lengths[mask]
-    for r, n in zip(returns.tolist(), lengths.tolist()):
-        log("charts/episodic_return", r, step)
-        log("charts/episodic_length", n, step)
+        index = [int(i) for i in ad.arange(len(returns))[ad.tensor(to_host(mask))].tolist()]
+    for i in index:
+        agent = 0 if per_agent is None else i // per_agent
+        log("charts/episodic_return", float(returns[i]), step, agent)
+        log("charts/episodic_length", int(lengths[i]), step, agent)

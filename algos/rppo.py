@@ -216,7 +216,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5)
     schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
     reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
-    log = log or (lambda tag, value, step: None)
+    log = log or (lambda tag, value, step, agent=0: None)
     buf = RecurrentRollout(args.num_steps, args.num_envs, (obs_dim,),
                            () if agent.discrete else env.single_action_space.shape,
                            "int64" if agent.discrete else "float32", agent.state_size, args.device)

@@ -23,15 +23,35 @@ CHECKPOINT = "checkpoint.npz"
 def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
     """Returns and lengths of `episodes` episodes of the policy `act(obs) -> actions`, run as
     batches of sub-envs that each count their first episode only (so every episode starts from
-    a fresh reset and none is cut short by the batch)."""
+    a fresh reset and none is cut short by the batch).
+
+    With a list of K seeds, `act` is a population's policy, taking (K, n, ...) observations to
+    (K, n) actions: agent k plays exactly the episodes a single evaluation with seeds[k] would, and
+    the result is a list of K (returns, lengths) pairs."""
+    if isinstance(seed, (list, tuple)):
+        k = len(seed)
+
+        def stacked(obs):
+            return act(obs.reshape((k, obs.shape[0] // k) + tuple(obs.shape[1:]))).reshape(obs.shape[0])
+
+        returns, lengths = _episodes(stacked, env_id, episodes, seed, device, max_envs, k)
+        per = len(returns) // k
+        return [(returns[i * per:(i + 1) * per], lengths[i * per:(i + 1) * per]) for i in range(k)]
+    return _episodes(act, env_id, episodes, seed, device, max_envs, None)
+
+
+def _episodes(act, env_id, episodes, seed, device, max_envs, models):
     import envs
 
-    returns, lengths = [], []
+    k = models or 1
+    results = [([], []) for _ in range(k)]
     batch_seed = seed
-    while len(returns) < episodes:
-        n = min(max_envs, episodes - len(returns))
-        env = envs.make(env_id, num_envs=n, device=device, seed=batch_seed)
-        obs, _ = env.reset(seed=batch_seed)
+    while len(results[0][0]) < episodes:
+        n_each = min(max_envs, episodes - len(results[0][0]))
+        n = n_each * k
+        seeds = batch_seed if models is None else list(batch_seed)
+        env = envs.make(env_id, num_envs=n, device=device, seed=seeds)
+        obs, _ = env.reset(seed=seeds)
         if hasattr(act, "reset"):  # a recurrent policy: fresh memory for a fresh batch
             act.reset(n)
         total = ad.zeros(n, dtype="float64")
@@ -50,14 +70,19 @@ def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
                 result_r[i], result_l[i] = float(total[i].item()), int(steps[i].item())
             finished = finished | ended
         env.close()
-        returns += result_r
-        lengths += result_l
-        batch_seed += n
+        for a in range(k):  # agent a's sub-envs are the a-th block
+            results[a][0].extend(result_r[a * n_each:(a + 1) * n_each])
+            results[a][1].extend(result_l[a * n_each:(a + 1) * n_each])
+        batch_seed = batch_seed + n if models is None else [s + n_each for s in batch_seed]
+    returns = [r for a in range(k) for r in results[a][0]]
+    lengths = [n for a in range(k) for n in results[a][1]]
     return returns, lengths
 
 
-def load_run(run_dir):
-    """The Args, the rebuilt networks and the policy of a run directory's checkpoint."""
+def load_run(run_dir, seed=None):
+    """The Args, the rebuilt networks' policy and the checkpoint of a run directory. For a
+    population run (and any run of an algorithm that trains populations) the policy takes
+    (K, n, ...) observations; `seed` picks one agent of a population (K = 1), None keeps all."""
     config_path = os.path.join(run_dir, "config.json")
     checkpoint_path = os.path.join(run_dir, CHECKPOINT)
     if not os.path.isfile(config_path) or not os.path.isfile(checkpoint_path):
@@ -72,11 +97,40 @@ def load_run(run_dir):
     import envs
 
     probe = envs.make(args.env_id, num_envs=1, device=args.device, seed=args.seed)
-    model, obs_norm = module.build(args, probe)
-    model.load_state_dict(state[module.MODEL])
+    if not population(module):
+        if seed is not None and seed != args.seed:
+            raise ConfigError(f"{run_dir} trained one agent, with seed {args.seed}, not {seed}")
+        model, obs_norm = module.build(args, probe)
+        model.load_state_dict(state[module.MODEL])
+        if obs_norm is not None and state.get("obs_norm") is not None:
+            obs_norm.load_state_dict(state["obs_norm"])
+        return args, module.policy(model, obs_norm), state
+    seeds = seeds_of(args)
+    if seed is not None and seed not in seeds:
+        raise ConfigError(f"seed {seed} is not in the population of {run_dir}; its seeds are "
+                          f"{seeds[0]} to {seeds[-1]}")
+    chosen = seeds if seed is None else [seed]
+    rows = slice(None) if seed is None else slice(seeds.index(seed), seeds.index(seed) + 1)
+    model, obs_norm = module.build(args, probe, models=len(chosen))
+    model.load_state_dict({name: value[rows] for name, value in state[module.MODEL].items()})
     if obs_norm is not None and state.get("obs_norm") is not None:
-        obs_norm.load_state_dict(state["obs_norm"])
+        obs_norm.load_state_dict({name: value[rows] for name, value in state["obs_norm"].items()})
+    args.seed, args.num_seeds = chosen[0], len(chosen)
     return args, module.policy(model, obs_norm), state
+
+
+def population(module) -> bool:
+    """Whether the algorithm trains populations (its networks take a leading agent axis)."""
+    return "num_seeds" in getattr(module.Args, "__dataclass_fields__", {})
+
+
+def seeds_of(args) -> list:
+    return [args.seed + k for k in range(getattr(args, "num_seeds", 1))]
+
+
+def eval_seeds(args) -> list:
+    """Agent k's evaluation episodes are those of the single run with its seed."""
+    return [s + 10_000 for s in seeds_of(args)]
 
 
 def _renderable(env_id) -> str:
@@ -93,7 +147,7 @@ def _renderable(env_id) -> str:
     return gym_id
 
 
-def render_episode(act, env_id, path, seed=0):
+def render_episode(act, env_id, path, seed=0, population=False):
     """Write one episode of the policy as an animated GIF, rendered by Gymnasium's own env
     (same dynamics) and encoded by Pillow: `pip install -e '.[render]'`."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen: no display, no warnings about one
@@ -104,6 +158,7 @@ def render_episode(act, env_id, path, seed=0):
         import envs
 
         env = gym.make(_renderable(env_id), render_mode="rgb_array")
+        discrete = isinstance(env.action_space, gym.spaces.Discrete)
         obs, _ = env.reset(seed=seed)
         frames = [env.render()]
     except (ImportError, gym.error.DependencyNotInstalled) as e:
@@ -112,7 +167,8 @@ def render_episode(act, env_id, path, seed=0):
         act.reset(1)
     done = False
     while not done:
-        action = act(ad.tensor(obs[None])).numpy()[0]
+        action = act(ad.tensor(obs[None, None] if population else obs[None])).numpy().reshape(-1)
+        action = action[0] if discrete else action
         obs, _, terminated, truncated, _ = env.step(action)
         frames.append(env.render())
         done = terminated or truncated
@@ -126,26 +182,70 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rl.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("run_dir", help="a run directory written by python -m rl.train")
     parser.add_argument("--episodes", type=int, default=100, help="episodes to evaluate (default: 100)")
-    parser.add_argument("--seed", type=int, default=10_000, help="seed of the evaluation episodes")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="of a population run, the one agent to evaluate, by its seed (default: every agent)")
+    parser.add_argument("--episode-seed", type=int, default=None,
+                        help="seed of the evaluation episodes (default: the agent's seed + 10000, as rl.train evaluates)")
     parser.add_argument("--render", action="store_true", help="also write one episode as a GIF in the run directory")
     ns = parser.parse_args(argv)
     try:
         if ns.episodes <= 0:
             raise ConfigError(f"--episodes must be positive, got {ns.episodes}")
-        args, act, _ = load_run(ns.run_dir)
+        args, act, state = load_run(ns.run_dir, ns.seed)
+        module = importlib.import_module(ALGOS[json.load(open(os.path.join(ns.run_dir, "config.json")))["algo"]])
         if ns.render:
             _renderable(args.env_id)  # before the evaluation, not after it
-        returns, _ = evaluate(act, args.env_id, ns.episodes, ns.seed, args.device)
-        mean = sum(returns) / len(returns)
-        std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5
-        print(f"eval: {mean:.2f} ± {std:.2f} over {len(returns)} episodes")
+        if population(module):
+            seeds = eval_seeds(args) if ns.episode_seed is None else \
+                [ns.episode_seed + k for k in range(args.num_seeds)]
+            per_agent = evaluate(act, args.env_id, ns.episodes, seeds, args.device)
+            report([r for r, _ in per_agent], seeds_of(args), args.env_id)
+        else:
+            seed = args.seed + 10_000 if ns.episode_seed is None else ns.episode_seed
+            returns, _ = evaluate(act, args.env_id, ns.episodes, seed, args.device)
+            report([returns], [args.seed], args.env_id)
         if ns.render:
-            path = render_episode(act, args.env_id, os.path.join(ns.run_dir, "episode.gif"), ns.seed)
+            if population(module) and args.num_seeds > 1:
+                args, act, _ = load_run(ns.run_dir, args.seed)  # the first agent's episode
+            path = render_episode(act, args.env_id, os.path.join(ns.run_dir, "episode.gif"),
+                                  args.seed + 10_000 if ns.episode_seed is None else ns.episode_seed,
+                                  population(module))
             print(f"episode written to {path}")
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def report(per_agent_returns, seeds, env_id, out=None):
+    """Print one line per seed and, for a population, the IQM line; returns the per-seed means."""
+    from .stats import format_population, summary
+
+    out = out or sys.stdout
+    means = []
+    for seed, returns in zip(seeds, per_agent_returns):
+        mean = sum(returns) / len(returns)
+        std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5
+        means.append(mean)
+        line = f"eval: {mean:.2f} ± {std:.2f} over {len(returns)} episodes"
+        print(line if len(seeds) == 1 else f"seed {seed}: eval {line[6:]}", file=out)
+    if len(seeds) > 1:
+        threshold = reward_threshold(env_id)
+        print(format_population(summary(means, threshold), threshold), file=out)
+    return means
+
+
+def reward_threshold(env_id):
+    """Gymnasium's "solved" return for the env, where it defines one."""
+    import gymnasium as gym
+
+    import envs
+
+    try:
+        spec = gym.spec(envs.gymnasium_id(env_id))
+    except Exception:  # no Gymnasium counterpart (MemoryCue, plugins): no threshold
+        return None
+    return spec.reward_threshold
 
 
 if __name__ == "__main__":

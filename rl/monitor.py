@@ -19,28 +19,49 @@ def _duration(seconds: float) -> str:
 
 
 class Monitor:
-    """The `log(tag, value, step)` callback algorithms call: every scalar goes to TensorBoard;
-    the console shows steps, SPS, the recent mean episodic return and elapsed / remaining time,
-    as a live bar on a terminal and as a plain line every `every_secs` otherwise."""
+    """The `log(tag, value, step, agent=0)` callback algorithms call: every scalar goes to
+    TensorBoard (a population's agents each to their own run, `seed_<s>/`, so TensorBoard overlays
+    the seeds); the console shows steps, SPS over all agents, the recent mean episodic return (the
+    median and range of the agents' means for a population) and elapsed / remaining time, as a
+    live bar on a terminal and as a plain line every `every_secs` otherwise."""
 
-    def __init__(self, logdir, total_steps, start_step=0, stream=None, every_secs=5.0):
-        self.writer = SummaryWriter(logdir)
+    def __init__(self, logdir, total_steps, start_step=0, stream=None, every_secs=5.0, seeds=None):
+        import os
+
+        seeds = list(seeds) if seeds is not None else [None]
+        self.writers = [SummaryWriter(logdir if len(seeds) == 1 else os.path.join(logdir, f"seed_{s}"))
+                        for s in seeds]
+        self.writer = self.writers[0]
         self.total, self.step, self.start_step = total_steps, start_step, start_step
         self.stream = stream or sys.stdout
         self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.returns = collections.deque(maxlen=100)
+        self.returns = [collections.deque(maxlen=100) for _ in seeds]
         self.every_secs, self.started, self.last_print = every_secs, time.perf_counter(), 0.0
 
-    def __call__(self, tag, value, step):
-        self.writer.add_scalar(tag, value, step)
+    def __call__(self, tag, value, step, agent=0):
+        self.writers[agent].add_scalar(tag, value, step)
         if tag == "charts/episodic_return":
-            self.returns.append(float(value))
+            self.returns[agent].append(float(value))
         if step != self.step:
             self.step = step
             self.show()
 
+    def each(self, method, *args, **kwargs):
+        """Call a writer method (add_text, add_hparams, add_scalar, close) on every agent's run."""
+        for w in self.writers:
+            getattr(w, method)(*args, **kwargs)
+
     def mean_return(self) -> float:
-        return sum(self.returns) / len(self.returns) if self.returns else float("nan")
+        means = sorted(sum(r) / len(r) for r in self.returns if r)
+        return means[len(means) // 2] if means else float("nan")
+
+    def _returns_text(self) -> str:
+        if len(self.returns) == 1:
+            return f"return {self.mean_return():.1f}"
+        means = [sum(r) / len(r) for r in self.returns if r]
+        if not means:
+            return "return median nan"
+        return f"return median {self.mean_return():.1f} [{min(means):.1f}, {max(means):.1f}]"
 
     def show(self, final=False):
         now = time.perf_counter()
@@ -49,11 +70,12 @@ class Monitor:
         self.last_print = now
         elapsed = now - self.started
         done = self.step - self.start_step
-        sps = done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.step) / sps if sps > 0 else float("nan")
+        rate = done / elapsed if elapsed > 0 else 0.0  # steps per agent per second
+        sps = rate * len(self.returns)
+        eta = (self.total - self.step) / rate if rate > 0 else float("nan")
         frac = min(1.0, self.step / self.total) if self.total else 1.0
         line = (f"{self.step:>{len(f'{self.total:,}')},}/{self.total:,} steps | {sps:,.0f} SPS | "
-                f"return {self.mean_return():.1f} | {_duration(elapsed)} < {_duration(eta)}")
+                f"{self._returns_text()} | {_duration(elapsed)} < {_duration(eta)}")
         if self.live:
             width = 20
             bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
@@ -64,4 +86,4 @@ class Monitor:
 
     def close(self):
         self.show(final=True)
-        self.writer.close()
+        self.each("close")

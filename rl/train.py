@@ -25,7 +25,7 @@ import time
 import autodiff as ad
 
 from .config import ConfigError, build_parser, defaults_for, load_toml, resolve
-from .evaluate import ALGOS, CHECKPOINT, evaluate
+from .evaluate import ALGOS, CHECKPOINT, eval_seeds, evaluate, population, report, seeds_of
 from .monitor import Monitor
 
 
@@ -74,6 +74,9 @@ def parse(argv):
         config_file = {**resumed["args"], **(config_file or {})}
         config_file.pop("env_id", None)
     args = resolve(module.Args, algo, env, ns, config_file)
+    if run["resume"] and getattr(args, "num_seeds", 1) != resumed["args"].get("num_seeds", 1):
+        raise ConfigError(f"{run['resume']} trained {resumed['args'].get('num_seeds', 1)} seeds, not "
+                          f"{args.num_seeds}; resume it with --num-seeds {resumed['args'].get('num_seeds', 1)}")
     return algo, module, args, run
 
 
@@ -134,8 +137,10 @@ def new_run_dir(logdir: str, name: str, numbered: bool) -> str:
 def run(algo, module, args, options) -> int:
     import envs
 
+    seeds = seeds_of(args) if population(module) else [args.seed]
     try:
-        env = envs.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
+        env = envs.make(args.env_id, num_envs=args.num_envs * len(seeds), device=args.device,
+                        seed=seeds if population(module) else args.seed)
         module.build(args, env)  # the algorithm's own check that it can act in this env
     except (ValueError, KeyError, TypeError, ImportError) as e:
         raise ConfigError(str(e).strip("'\"")) from None
@@ -153,12 +158,14 @@ def run(algo, module, args, options) -> int:
     print(f"{algo} on {args.env_id}: " + ", ".join(f"{k}={v}" for k, v in config["args"].items()))
 
     checkpoint_path = os.path.join(run_dir, CHECKPOINT)
-    monitor = Monitor(run_dir, args.total_timesteps, int(resume["global_step"]) if resume else 0)
+    monitor = Monitor(run_dir, args.total_timesteps, int(resume["global_step"]) if resume else 0, seeds=seeds)
     if resume is None:
-        monitor.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(
-            f"|{k}|{v}|" for k, v in config["args"].items()))
-        monitor.writer.add_hparams({k: v if isinstance(v, (int, float, bool, str)) else str(v)
-                                    for k, v in config["args"].items()})
+        for seed, writer in zip(seeds, monitor.writers):
+            settings = {**config["args"], "seed": seed}
+            writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(
+                f"|{k}|{v}|" for k, v in settings.items()))
+            writer.add_hparams({k: v if isinstance(v, (int, float, bool, str)) else str(v)
+                                for k, v in settings.items()})
     last_saved = [int(resume["global_step"]) if resume else 0]
     latest = {}
     with _StopOnInterrupt() as stop:
@@ -182,19 +189,25 @@ def run(algo, module, args, options) -> int:
             _save(checkpoint_path, latest["snapshot"], args, algo)
     monitor.show(final=True)
     if model is None or stop.requested:
-        monitor.writer.close()
+        monitor.each("close")
         where = f"checkpoint in {run_dir} (continue with --resume {run_dir})" if "snapshot" in latest \
             else "no iteration finished, so no checkpoint was saved"
         print(f"stopped at step {monitor.step:,}; {where}")
         return 130
+    for agent, (step, why) in sorted(getattr(model, "diverged", {}).items()):
+        print(f"seed {seeds[agent]}: stopped at step {step:,}: {why}; it kept its parameters from before, "
+              "and its evaluation is of those")
     if options["eval_episodes"]:
-        returns, _ = evaluate(module.policy(model, obs_norm), args.env_id, options["eval_episodes"],
-                              seed=args.seed + 10_000, device=args.device)
-        mean = sum(returns) / len(returns)
-        std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5
-        monitor.writer.add_scalar("eval/mean_return", mean, monitor.step)
-        print(f"eval: {mean:.2f} ± {std:.2f} over {len(returns)} episodes")
-    monitor.writer.close()
+        act = module.policy(model, obs_norm)
+        if population(module):
+            returns = [r for r, _ in evaluate(act, args.env_id, options["eval_episodes"], eval_seeds(args),
+                                              device=args.device)]
+        else:
+            returns = [evaluate(act, args.env_id, options["eval_episodes"], seed=args.seed + 10_000,
+                                device=args.device)[0]]
+        for writer, mean in zip(monitor.writers, report(returns, seeds, args.env_id)):
+            writer.add_scalar("eval/mean_return", mean, monitor.step)
+    monitor.each("close")
     print(f"run directory: {run_dir}")
     return 0
 

@@ -58,9 +58,49 @@ def test_short_run_learns_cartpole():
                     target_network_frequency=250, train_frequency=16, gradient_steps=4, exploration_fraction=0.2,
                     end_e=0.02, hidden_sizes=(64, 64), seed=0)
     logged = {}
-    q, _ = dqn.train(args, log=lambda tag, v, step: logged.setdefault(tag, []).append(v))
+    q, _ = dqn.train(args, log=lambda tag, v, step, agent=0: logged.setdefault(tag, []).append(v))
     assert {"losses/td_loss", "losses/q_values", "charts/epsilon", "charts/episodic_return"} <= set(logged)
     from rl.evaluate import evaluate
 
-    returns, _ = evaluate(dqn.policy(q), "CartPole", 20, seed=5)
+    (returns, _), = evaluate(dqn.policy(q), "CartPole", 20, seed=[5])
     assert np.mean(returns) > 60  # a random policy averages about 22
+
+
+def _small(seed, num_seeds, **kw):
+    return dqn.Args(total_timesteps=3000, num_envs=4, learning_starts=500, train_frequency=100, gradient_steps=4,
+                    batch_size=32, hidden_sizes=(32, 32), double_dqn=True, target_network_frequency=100,
+                    max_grad_norm=1.0, anneal_lr=True, seed=seed, num_seeds=num_seeds, **kw)
+
+
+def test_agent_k_of_a_population_is_the_run_with_seed_plus_k():
+    """Bit for bit on the CPU: networks, Adam state, replay buffers, epsilon draws and envs are
+    each agent's own, and every op on the stack gives each agent the single run's result."""
+    population, _ = dqn.train(_small(3, 3))
+    for k in range(3):
+        alone, _ = dqn.train(_small(3 + k, 1))
+        for (name, a), (_, b) in zip(population.named_parameters(), alone.named_parameters()):
+            np.testing.assert_array_equal(a.numpy()[k], b.numpy()[0], err_msg=f"agent {k}: {name}")
+
+
+def test_a_diverged_agent_is_frozen_and_reported_and_the_others_go_on(monkeypatch):
+    """Agent 1's loss made NaN at its first round: it keeps its parameters from before and never
+    steps again; agents 0 and 2 end exactly as their single runs."""
+    original = ad.smooth_l1_loss
+
+    def poisoned(pred, target, reduction="mean", **kw):
+        loss = original(pred, target, reduction=reduction, **kw)
+        mask = np.zeros(loss.shape, np.float32)
+        mask[1] = np.nan
+        return loss + ad.tensor(mask)
+
+    monkeypatch.setattr(ad, "smooth_l1_loss", poisoned)
+    population, _ = dqn.train(_small(3, 3))
+    monkeypatch.setattr(ad, "smooth_l1_loss", original)
+    assert list(population.diverged) == [1] and "nan" in population.diverged[1][1]
+    start = dqn.build(_small(4, 1), __import__("envs").make("CartPole"), models=1)[0]
+    for (name, a), (_, b) in zip(population.named_parameters(), start.named_parameters()):
+        np.testing.assert_array_equal(a.numpy()[1], b.numpy()[0], err_msg=name)
+    for k in (0, 2):
+        alone, _ = dqn.train(_small(3 + k, 1))
+        for a, b in zip(population.parameters(), alone.parameters()):
+            np.testing.assert_array_equal(a.numpy()[k], b.numpy()[0])

@@ -47,8 +47,11 @@ def _iqm(sample):
 
 
 # Batched forms of the built-in statistics: each maps a (reps, n) array of pooled resampled
-# scores to (reps,) in one numpy call, instead of a Python loop of `reps` calls.
-_BATCHED = {iqm: _iqm, np.mean: _mean}
+# scores to (reps,) in one numpy call, instead of a Python loop of `reps` calls. Matched by
+# identity, so any callable works as a statistic, hashable or not. Pooled np.mean equals
+# rliable's aggregate_mean (mean of per-task means) since bootstrap_ci's tasks all have as
+# many runs.
+_BATCHED = ((iqm, _iqm), (np.mean, _mean))
 
 
 def _columns(scores):
@@ -75,7 +78,7 @@ def _stratified_ci(cols, ndim, statistic, reps, confidence, seed):
     # Memory is about 3 * reps * total runs * 8 bytes.
     sample = np.concatenate([c[rng.integers(0, c.size, size=(reps, c.size))] for c in cols],
                             axis=1)
-    batched = _BATCHED.get(statistic)
+    batched = next((b for f, b in _BATCHED if f is statistic), None)
     if batched is not None:
         values = batched(sample)
     else:

@@ -496,10 +496,8 @@ class CUDABackend(Backend):
 
     def clip_by_model_norm(self, grads, max_norm):
         # One pass pair per model: a population's K is small next to its parameter count.
-        norms = cuda.device_array(grads.shape[0], grads.dtype)
-        for k in range(grads.shape[0]):
-            self.setitem(norms, k, self.clip_by_global_norm([grads[k]], max_norm))
-        return norms
+        return self.concatenate([self.clip_by_global_norm([grads[k]], max_norm).reshape((1,))
+                                 for k in range(grads.shape[0])], 0)
 
     # -- reinforcement learning ---------------------------------------------------------------------
     def gae(self, rewards, values, dones, next_value, gamma, lam):

@@ -1,9 +1,16 @@
 """Reinforcement-learning algorithms on autodiff: one file each (ppo.py, dqn.py), with the pieces
 they share in their own modules (rollout.py, replay.py, normalize.py), and here."""
 
+import math
+
 
 class TrainingDiverged(FloatingPointError):
     """A loss became NaN or infinite: training stops, and the last good checkpoint is kept."""
+
+
+def seeds_of(args) -> list:
+    """The seeds of a run's agents: seed, seed + 1, ... (one agent without num_seeds)."""
+    return [args.seed + k for k in range(getattr(args, "num_seeds", 1))]
 
 
 def on_device(env) -> bool:
@@ -38,8 +45,6 @@ class Divergence:
         return bk.copy(optimizer.flat) if self.models > 1 else None
 
     def check(self, losses, step, optimizer, good, algo):
-        import math
-
         bk = optimizer.params[0]._backend
         for a, value in enumerate(losses):
             if self.active[a] and not math.isfinite(float(value)):

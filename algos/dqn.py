@@ -18,7 +18,7 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from . import Divergence, env_actions, to_host
+from . import Divergence, env_actions, seeds_of, to_host
 from .ppo import log_episodes
 from .replay import ReplayBuffer
 
@@ -148,7 +148,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
 
     args.validate()
     k, n = args.num_seeds, args.num_envs
-    seeds = [args.seed + i for i in range(k)]
+    seeds = seeds_of(args)
     rng = ad.Generator(seeds, device=args.device)
     if env is None:
         env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds)

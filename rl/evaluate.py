@@ -12,7 +12,7 @@ import os
 import sys
 
 import autodiff as ad
-from algos import env_actions, to_host
+from algos import env_actions, seeds_of, to_host
 
 from .config import ConfigError
 
@@ -124,10 +124,6 @@ def population(module) -> bool:
     return "num_seeds" in getattr(module.Args, "__dataclass_fields__", {})
 
 
-def seeds_of(args) -> list:
-    return [args.seed + k for k in range(getattr(args, "num_seeds", 1))]
-
-
 def eval_seeds(args) -> list:
     """Agent k's evaluation episodes are those of the single run with its seed."""
     return [s + 10_000 for s in seeds_of(args)]
@@ -192,7 +188,7 @@ def main(argv=None) -> int:
         if ns.episodes <= 0:
             raise ConfigError(f"--episodes must be positive, got {ns.episodes}")
         args, act, state = load_run(ns.run_dir, ns.seed)
-        module = importlib.import_module(ALGOS[json.load(open(os.path.join(ns.run_dir, "config.json")))["algo"]])
+        module = importlib.import_module(ALGOS[str(state["algo"])])
         if ns.render:
             _renderable(args.env_id)  # before the evaluation, not after it
         if population(module):

@@ -24,6 +24,7 @@ from .replay import ReplayBuffer
 
 
 MODEL = "q_network"  # the checkpoint entry holding the acting network (for python -m rl.evaluate)
+POPULATIONS = True  # train() takes num_seeds, and its networks a leading agent axis
 
 
 @dataclass
@@ -135,6 +136,15 @@ def _crossed(previous, step, every):
 def update_target(target, q_network, tau):
     for t, p in zip(target.parameters(), q_network.parameters()):
         t.copy_(p if tau == 1.0 else p * tau + t * (1.0 - tau))
+
+
+def memory(args: Args, obs_dim: int, action_dim: int) -> int:
+    """Bytes the largest arrays of a run take, estimated before any is allocated: each agent's
+    replay buffer (s and s' float32, the action int64, reward and done) and a minibatch's
+    activations through the Q-network and the target."""
+    per_transition = 2 * obs_dim * 4 + 8 + 4 + 4
+    activations = args.batch_size * (sum(args.hidden_sizes) * 2 + obs_dim) * 4 * 4
+    return args.num_seeds * (args.buffer_size * per_transition + activations)
 
 
 def train(args: Args, env=None, log=None, callback=None, resume=None):

@@ -3,7 +3,8 @@ Args -> networks -> train(): rollout -> GAE -> epochs x minibatches -> clipped l
 
 What it adds to CleanRL: a truncated episode is bootstrapped from V(final_obs) (a terminated one is
 not), discrete and continuous actions in one file, optional observation normalisation and reward
-scaling, and a `log` callback instead of a hard-wired writer.
+scaling, a `log` callback instead of a hard-wired writer, and populations: `num_seeds` K agents
+trained at once, every tensor with a leading agent axis, agent k bit for bit the run with seed + k.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import autodiff as ad
 from autodiff import nn, optim
 from autodiff.distributions import Categorical, Normal
 
-from . import TrainingDiverged, env_actions, on_device, to_host
+from . import Divergence, TrainingDiverged, env_actions, on_device, seeds_of, to_host
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
 
 MODEL = "agent"  # the checkpoint entry holding the acting network (for python -m rl.evaluate)
+POPULATIONS = True  # train() takes num_seeds, and its networks a leading agent axis
 
 
 @dataclass
@@ -74,6 +76,8 @@ class Args:
     """normalise observations by running mean and variance (saved with the checkpoint)"""
     norm_reward: bool = False
     """scale rewards by the running std of the discounted return (saved with the checkpoint)"""
+    num_seeds: int = 1
+    """agents trained at once, with seeds seed ... seed + num_seeds - 1: agent k is the run with seed + k"""
 
     @property
     def batch_size(self) -> int:
@@ -89,7 +93,7 @@ class Args:
 
     def validate(self):
         """Raise ValueError with one sentence naming the first invalid setting."""
-        for name in ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs"):
+        for name in ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs", "num_seeds"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.batch_size % self.num_minibatches:
@@ -178,134 +182,185 @@ class Agent(Heads, nn.Module):
 
 
 def policy(agent: Agent, obs_norm=None):
-    """The deterministic policy for evaluation: obs tensor (N, ...) -> actions for the env."""
+    """The deterministic policy of a stack of K agents for evaluation: obs tensor (K, N, ...) ->
+    actions for the env, (K, N) or (K, N, action_dim)."""
     def act(obs):
         with ad.no_grad():
-            obs = obs.reshape(obs.shape[0], -1).float()
+            obs = obs.reshape(obs.shape[0], obs.shape[1], -1).float()
             dist = agent.dist(obs_norm(obs) if obs_norm is not None else obs)
             return agent.to_env(dist.mode())
     return act
 
 
-def build(args: Args, env):
+def build(args: Args, env, models=None):
     """The networks and their optimizer-free companions, as train() creates them; used to load a
-    checkpoint for evaluation."""
+    checkpoint for evaluation. With `models`, a stack of that many agents seeded seed, seed + 1,
+    ... (nn.stacked) and a normaliser that keeps each one's statistics."""
     obs_dim = int(math.prod(env.single_observation_space.shape))
+    obs_norm = RunningMeanStd((obs_dim,), device=args.device, models=models) if args.norm_obs else None
+    if models is not None:
+        return nn.stacked(lambda: build(args, env)[0], [args.seed + k for k in range(models)]), obs_norm
     agent = Agent(obs_dim, env.single_action_space, args.hidden_sizes, args.shared_network, device=args.device)
-    obs_norm = RunningMeanStd((obs_dim,), device=args.device) if args.norm_obs else None
     return agent, obs_norm
 
 
-def train(args: Args, env=None, log=None, callback=None, resume=None):
-    """Train PPO; returns the agent and the observation normaliser (or None).
+def memory(args: Args, obs_dim: int, action_dim: int) -> int:
+    """Bytes the largest arrays of a run take, estimated before any is allocated: each agent's
+    rollout (observations, actions and four per-step figures, float32), its flattened and
+    gathered copies in the update, and the forward and backward activations of a minibatch."""
+    k, steps = args.num_seeds, args.batch_size
+    rollout = steps * (obs_dim + max(action_dim, 2) + 4) * 4
+    activations = args.minibatch_size * (sum(args.hidden_sizes) * 2 + obs_dim) * 4 * 4
+    return k * (3 * rollout + activations)
 
-    `log(tag, value, step)` receives CleanRL's metrics. `callback(step, snapshot) -> bool` runs
-    after each iteration; returning False stops training (as in Stable-Baselines3), and
-    `snapshot()` returns everything needed to resume bit for bit (`resume=` takes it back)."""
+
+def train(args: Args, env=None, log=None, callback=None, resume=None):
+    """Train PPO; returns the agents (a stack of `num_seeds`) and their observation normaliser
+    (or None).
+
+    `log(tag, value, step, agent)` receives CleanRL's metrics, per agent. `callback(step,
+    snapshot) -> bool` runs after each iteration; returning False stops training (as in
+    Stable-Baselines3), and `snapshot()` returns everything needed to resume bit for bit
+    (`resume=` takes it back).
+
+    Each agent has its own sub-envs, network, Adam state, gradient-norm clip, random streams
+    (actions, minibatch order), normalisers, advantage normalisation and early stop (target_kl);
+    on the CPU agent k is bit for bit the run with seed + k."""
     import envs as envs_pkg
 
     args.validate()
-    ad.manual_seed(args.seed)
-    rng = ad.Generator(args.seed, device=args.device)
+    k, n = args.num_seeds, args.num_envs
+    seeds = seeds_of(args)
+    rng = ad.Generator(seeds, device=args.device)
     if env is None:
-        env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
+        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds)
     act_space = env.single_action_space
-    agent, obs_norm = build(args, env)
+    agent, obs_norm = build(args, env, models=k)
     obs_dim = int(math.prod(env.single_observation_space.shape))
     params = agent.parameters()
-    optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5)
+    optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5, models=k)
     schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
-    reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
+    reward_scaler = RewardScaler(n, args.gamma, device=args.device, models=k) if args.norm_reward else None
     log = log or (lambda tag, value, step, agent=0: None)
+    diverged = Divergence(k)
 
     discrete = agent.discrete
-    buf = RolloutBuffer(args.num_steps, args.num_envs, (obs_dim,), () if discrete else act_space.shape,
-                        "int64" if discrete else "float32", args.device)
+    buf = RolloutBuffer(args.num_steps, n, (obs_dim,), () if discrete else act_space.shape,
+                        "int64" if discrete else "float32", args.device, models=k)
+    as_batch, observe = observers(args, obs_dim, obs_norm, models=k)
 
-    as_batch, observe = observers(args, obs_dim, obs_norm)
+    def per_agent(values, dtype=None):
+        return ad.tensor(values, dtype=dtype, device=args.device).reshape(k, n)
 
     global_step, first_iteration, iteration = 0, 1, 0
     if resume is None:
-        raw_obs, _ = env.reset(seed=args.seed)
+        raw_obs, _ = env.reset(seed=seeds)
         if obs_norm is not None:
             obs_norm.update(as_batch(raw_obs))
     else:
         raw_obs, global_step, first_iteration = restore(resume, env, rng, agent=agent, optimizer=optimizer,
                                                         schedule=schedule, obs_norm=obs_norm,
-                                                        reward_scaler=reward_scaler)
+                                                        reward_scaler=reward_scaler, diverged=diverged)
     next_obs = observe(raw_obs)
 
     def snapshot():
         return checkpoint("ppo", global_step, iteration, raw_obs, env, rng, agent=agent, optimizer=optimizer,
-                          schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler)
+                          schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler, diverged=diverged)
 
     start, start_step = time.perf_counter(), global_step
-    episodes = EpisodeLog(env, log)
+    episodes = EpisodeLog(env, log, n)
+    agents = ad.arange(k, device=args.device).unsqueeze(-1)  # with a (K, M) index: row k from agent k
     for iteration in range(first_iteration, args.num_iterations + 1):
         # -- rollout: the policy acts, the envs step; no graph is recorded ------------------------
         with ad.no_grad():
             for step in range(args.num_steps):
-                global_step += args.num_envs
-                buf.obs[step] = next_obs
-                dist, buf.values[step] = agent.dist_value(next_obs)
+                global_step += n
+                buf.obs[:, step] = next_obs
+                dist, buf.values[:, step] = agent.dist_value(next_obs)
                 action = dist.sample(rng)
-                buf.actions[step] = action
-                buf.logprobs[step] = agent.log_prob(dist, action)
-                raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, agent.to_env(action)))
+                buf.actions[:, step] = action
+                buf.logprobs[:, step] = agent.log_prob(dist, action)
+                env_action = agent.to_env(action)
+                raw_obs, reward, terminated, truncated, info = env.step(
+                    env_actions(env, env_action.reshape((k * n,) + tuple(env_action.shape[2:]))))
                 if obs_norm is not None:
                     obs_norm.update(as_batch(raw_obs))
                 next_obs = observe(raw_obs)
-                reward = ad.tensor(reward, dtype="float32", device=args.device)
-                terminated = ad.tensor(terminated, device=args.device)
-                truncated = ad.tensor(truncated, device=args.device)
+                reward = per_agent(reward, "float32")
+                terminated, truncated = per_agent(terminated), per_agent(truncated)
                 if reward_scaler is not None:
                     reward = reward_scaler(reward, terminated | truncated)
                 if on_device(env) or truncated.any():  # on the GPU: no host check, the mask does it
                     # The episode was cut by the time limit, not ended: its last reward is followed
                     # by the value of the state it was cut in.
                     final = observe(info["final_obs"])
-                    reward = reward + args.gamma * agent.value(final) * truncated.float()
-                buf.rewards[step] = reward
-                buf.dones[step] = (terminated | truncated).float()
+                    reward = ad.where(truncated, reward + args.gamma * agent.value(final), reward)
+                buf.rewards[:, step] = reward
+                buf.dones[:, step] = (terminated | truncated).float()
                 episodes.add(info, global_step)
 
             advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(next_obs),
                                               args.gamma, args.gae_lambda)
-        # -- update: epochs over shuffled minibatches -----------------------------------------------
+        # -- update: epochs over shuffled minibatches, each agent on its own -----------------------
         b_obs, b_actions, b_logprobs = buf.flat("obs"), buf.flat("actions"), buf.flat("logprobs")
-        b_adv, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), buf.flat("values")
-        clipfracs = []
-        for _ in range(args.update_epochs):
-            order = ad.randperm(args.batch_size, rng, args.device)
+        b_adv, b_returns, b_values = advantages.reshape(k, -1), returns.reshape(k, -1), buf.flat("values")
+        # Every epoch's order is drawn first, so an agent that stops early (target_kl) has drawn
+        # from its stream what the run of its seed alone draws.
+        orders = [ad.randperm(args.batch_size, rng, args.device) for _ in range(args.update_epochs)]
+        good = diverged.keep(optimizer)
+        stepping = list(diverged.active)  # agents still updating in this iteration
+        clipfracs, final = [], None
+        for order in orders:
             for start_i in range(0, args.batch_size, args.minibatch_size):
-                mb = order[start_i:start_i + args.minibatch_size]
+                mb = (agents, order[:, start_i:start_i + args.minibatch_size])
                 dist, newvalue = agent.dist_value(b_obs[mb])
                 newlogprob, entropy = agent.log_prob_entropy(dist, b_actions[mb])
                 loss, stats = clipped_loss(args, newlogprob, entropy, newvalue, b_logprobs[mb],
                                            b_adv[mb], b_returns[mb], b_values[mb])
-                clipfracs.append(stats["clipfrac"])
+                clipfracs.append((stats["clipfrac"], stepping))
                 optimizer.zero_grad()
-                loss.backward()
+                loss.sum().backward()  # agents share no parameter: each gets its own loss's gradient
                 optim.clip_grad_norm_(params, args.max_grad_norm)
-                optimizer.step()
-            if args.target_kl is not None and float(stats["approx_kl"]) > args.target_kl:
-                break
-        check_finite(loss, stats, global_step)
+                optimizer.step(stepping)
+            if args.target_kl is not None:
+                final = _final_stats(final, loss, stats, stepping)
+                kl = final["approx_kl"]
+                stepping = [s and not kl[a] > args.target_kl for a, s in enumerate(stepping)]
+                if not any(stepping):
+                    break
+        final = final or _final_stats(None, loss, stats, stepping)
+        diverged.check(final["loss"], global_step, optimizer, good, "PPO")
         episodes.flush()
-        log_update(log, optimizer, stats, clipfracs, b_returns, b_values, global_step,
-                   (global_step - start_step) / (time.perf_counter() - start))
+        log_update(log, optimizer, final, clipfracs, b_returns, b_values, global_step,
+                   k * (global_step - start_step) / (time.perf_counter() - start))
         if schedule is not None:
             schedule.step()
         if callback is not None and callback(global_step, snapshot) is False:
             break
+    agent.diverged = diverged.at
     return agent, obs_norm
 
 
-def observers(args, obs_dim, obs_norm):
+def _final_stats(final, loss, stats, rows):
+    """The loss and statistics (numpy, per agent) each agent ended its update with: rows where
+    `rows` is true take this epoch's; an agent that stopped early (target_kl) keeps those of the
+    epoch it stopped in, as the run of its seed alone logs them."""
+    now = {"loss": loss.numpy(), **{name: value.numpy() for name, value in stats.items()}}
+    if final is not None:
+        for name, value in final.items():
+            value[rows] = now[name][rows]
+        return final
+    return now
+
+
+def observers(args, obs_dim, obs_norm, models=None):
     """(as_batch, observe): raw env observations as a float32 (num_envs, obs_dim) tensor on the
-    device, and the same normalised when observation normalisation is on."""
+    device, or (models, num_envs, obs_dim) for a population, and the same normalised when
+    observation normalisation is on."""
+    shape = (args.num_envs, obs_dim) if models is None else (models, args.num_envs, obs_dim)
+
     def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(args.num_envs, obs_dim)
+        return ad.tensor(raw, dtype="float32", device=args.device).reshape(shape)
 
     def observe(raw):
         o = as_batch(raw)
@@ -327,7 +382,7 @@ def restore(resume, env, rng, **parts):
     (raw next observation, global step, first iteration to run)."""
     for name, part in parts.items():
         if part is not None:
-            part.load_state_dict(resume[name])
+            part.load_state_dict(resume.get(name))  # .get: checkpoints from before a part existed
     rng.set_state(resume["rng"])
     env.set_state(resume["env"])
     return resume["next_obs"], int(resume["global_step"]), int(resume["iteration"]) + 1
@@ -335,22 +390,23 @@ def restore(resume, env, rng, **parts):
 
 def clipped_loss(args, newlogprob, entropy, newvalue, old_logprob, advantages, returns, old_values):
     """PPO's loss on one minibatch: clipped surrogate, (clipped) value loss, entropy bonus.
-    Returns the loss and its parts (tensors, for logging)."""
+    Returns the loss and its parts (tensors, for logging). Every mean is over the last axis: a
+    population's (K, minibatch) inputs give K losses, each agent's own."""
     logratio = newlogprob - old_logprob
     ratio = logratio.exp()
     with ad.no_grad():
-        approx_kl = ((ratio - 1) - logratio).mean()  # Schulman's low-variance estimator
-        clipfrac = ((ratio - 1.0).abs() > args.clip_coef).float().mean()
+        approx_kl = ((ratio - 1) - logratio).mean(-1)  # Schulman's low-variance estimator
+        clipfrac = ((ratio - 1.0).abs() > args.clip_coef).float().mean(-1)
     if args.norm_adv:
-        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        advantages = (advantages - advantages.mean(-1, keepdim=True)) / (advantages.std(-1, keepdim=True) + 1e-8)
     pg_loss = ad.maximum(-advantages * ratio,
-                         -advantages * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                         -advantages * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean(-1)
     if args.clip_vloss:
         v_clipped = old_values + (newvalue - old_values).clamp(-args.clip_coef, args.clip_coef)
-        v_loss = 0.5 * ad.maximum((newvalue - returns) ** 2, (v_clipped - returns) ** 2).mean()
+        v_loss = 0.5 * ad.maximum((newvalue - returns) ** 2, (v_clipped - returns) ** 2).mean(-1)
     else:
-        v_loss = 0.5 * ((newvalue - returns) ** 2).mean()
-    entropy_loss = entropy.mean()
+        v_loss = 0.5 * ((newvalue - returns) ** 2).mean(-1)
+    entropy_loss = entropy.mean(-1)
     # Without an entropy bonus its gradient is zero: leave it out of the graph (it is still logged).
     loss = pg_loss - args.ent_coef * entropy_loss if args.ent_coef else pg_loss
     loss = loss + v_loss * args.vf_coef
@@ -364,16 +420,23 @@ def check_finite(loss, stats, step):
                                f"(policy {float(stats['policy_loss'])}, value {float(stats['value_loss'])})")
 
 
-def log_update(log, optimizer, stats, clipfracs, returns, values, step, sps):
-    """CleanRL's per-iteration metrics: only these scalars leave the device, once per iteration."""
-    var_y = returns.var()
-    explained_var = float("nan") if float(var_y) == 0 else float(1 - (returns - values).var() / var_y)
-    log("charts/learning_rate", optimizer.lr, step)
-    for name in ("value_loss", "policy_loss", "entropy", "approx_kl"):
-        log(f"losses/{name}", float(stats[name]), step)
-    log("losses/clipfrac", sum(float(c) for c in clipfracs) / len(clipfracs), step)
-    log("losses/explained_variance", explained_var, step)
-    log("charts/SPS", int(sps), step)
+def log_update(log, optimizer, final, clipfracs, returns, values, step, sps):
+    """CleanRL's per-iteration metrics for each agent: `final` holds each agent's last losses
+    (numpy, (K,)), `clipfracs` each minibatch's (K,) clip fractions with the agents that were
+    stepping; `returns` and `values` are (K, batch). Only these figures leave the device, once per
+    iteration."""
+    var_y, var_residual = returns.var(-1).numpy(), (returns - values).var(-1).numpy()
+    fracs = [(c.numpy(), rows) for c, rows in clipfracs]
+    for a in range(len(var_y)):
+        log("charts/learning_rate", optimizer.lr, step, a)
+        for name in ("value_loss", "policy_loss", "entropy", "approx_kl"):
+            log(f"losses/{name}", float(final[name][a]), step, a)
+        mine = [float(c[a]) for c, rows in fracs if rows[a]]
+        if mine:  # none for an agent frozen after diverging
+            log("losses/clipfrac", sum(mine) / len(mine), step, a)
+        log("losses/explained_variance", float("nan") if var_y[a] == 0 else float(1 - var_residual[a] / var_y[a]),
+            step, a)
+        log("charts/SPS", int(sps), step, a)
 
 
 class EpisodeLog:
@@ -381,12 +444,12 @@ class EpisodeLog:
     finish; from a GPU env each step's totals and mask are copied on the device and cross to the
     host together at `flush()`, once per iteration, so the rollout never waits for the host."""
 
-    def __init__(self, env, log):
-        self.log, self.device, self.pending = log, on_device(env), []
+    def __init__(self, env, log, per_agent=None):
+        self.log, self.device, self.per_agent, self.pending = log, on_device(env), per_agent, []
 
     def add(self, info, step):
         if not self.device:
-            log_episodes(info, self.log, step)
+            log_episodes(info, self.log, step, self.per_agent)
             return
         from autodiff.backend import get_backend
 
@@ -396,7 +459,7 @@ class EpisodeLog:
     def flush(self):
         for step, returns, lengths, mask in self.pending:
             log_episodes({"episode": {"r": to_host(returns), "l": to_host(lengths)}, "_episode": to_host(mask)},
-                         self.log, step)
+                         self.log, step, self.per_agent)
         self.pending.clear()
 
 

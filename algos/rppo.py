@@ -52,6 +52,9 @@ class Args(ppo.Args):
             raise ValueError(f"rnn must be gru or lstm, got {self.rnn!r}")
         if self.rnn_hidden_size <= 0:
             raise ValueError(f"rnn_hidden_size must be positive, got {self.rnn_hidden_size}")
+        if self.num_seeds != 1:
+            raise ValueError("rppo trains one agent per run (its recurrent scan has no stacked form yet), so "
+                             f"num_seeds must be 1, got {self.num_seeds}; ppo and dqn train populations")
         if self.shared_network:
             raise ValueError("shared_network is ppo's; rppo's actor and critic share their recurrent core "
                              "with shared_rnn")
@@ -144,6 +147,9 @@ class RecurrentPolicy:
 
 def policy(agent: Agent, obs_norm=None):
     return RecurrentPolicy(agent, obs_norm)
+
+
+memory = ppo.memory  # the same storage, plus a state per sub-env: small beside the rollout
 
 
 def build(args: Args, env):
@@ -281,7 +287,10 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 break
         ppo.check_finite(loss, stats, global_step)
         episodes.flush()
-        ppo.log_update(log, optimizer, stats, clipfracs, returns.reshape(-1), buf.flat("values"), global_step,
+        # PPO's per-agent logging, for a population of one
+        ppo.log_update(log, optimizer, {name: np.array([float(v)]) for name, v in stats.items()},
+                       [(c.reshape(1), [True]) for c in clipfracs], returns.reshape(1, -1),
+                       buf.flat("values").reshape(1, -1), global_step,
                        (global_step - start_step) / (time.perf_counter() - start))
         if schedule is not None:
             schedule.step()

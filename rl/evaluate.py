@@ -32,7 +32,8 @@ def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
         k = len(seed)
 
         def stacked(obs):
-            return act(obs.reshape((k, obs.shape[0] // k) + tuple(obs.shape[1:]))).reshape(obs.shape[0])
+            actions = act(obs.reshape((k, obs.shape[0] // k) + tuple(obs.shape[1:])))
+            return actions.reshape((obs.shape[0],) + tuple(actions.shape[2:]))
 
         returns, lengths = _episodes(stacked, env_id, episodes, seed, device, max_envs, k)
         per = len(returns) // k
@@ -121,7 +122,7 @@ def load_run(run_dir, seed=None):
 
 def population(module) -> bool:
     """Whether the algorithm trains populations (its networks take a leading agent axis)."""
-    return "num_seeds" in getattr(module.Args, "__dataclass_fields__", {})
+    return getattr(module, "POPULATIONS", False)
 
 
 def eval_seeds(args) -> list:

@@ -134,11 +134,48 @@ def new_run_dir(logdir: str, name: str, numbered: bool) -> str:
     raise ConfigError(f"too many runs named {name} in {logdir}")
 
 
+def _free_memory(device) -> int | None:
+    """Bytes free where the run's arrays will live (None where that cannot be read)."""
+    if device == "cuda":
+        try:
+            from numba import cuda
+
+            return int(cuda.current_context().get_memory_info()[0])
+        except Exception:  # no driver to ask (the simulator): leave it to the allocation
+            return None
+    try:
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def check_memory(module, args, env_id):
+    """Refuse, in one sentence, a run whose arrays cannot fit, before any is allocated."""
+    import math
+
+    import envs
+
+    probe = envs.make(env_id, num_envs=1)
+    obs_dim = int(math.prod(probe.single_observation_space.shape))
+    action_dim = int(math.prod(probe.single_action_space.shape or (1,)))
+    sub_envs = args.num_envs * getattr(args, "num_seeds", 1)
+    need = module.memory(args, obs_dim, action_dim) + sub_envs * (4 * obs_dim * 4 + 64)
+    free = _free_memory(args.device)
+    if free is not None and need > 0.8 * free:
+        seeds = getattr(args, "num_seeds", 1)
+        raise ConfigError(f"{seeds} agent{'s' if seeds > 1 else ''} of {args.num_envs} sub-envs need about "
+                          f"{need / 2**30:,.1f} GiB, more than the {free / 2**30:,.1f} GiB free on the "
+                          f"{args.device}; train fewer seeds or sub-envs at once, or shrink the rollout "
+                          "or replay buffer")
+
+
 def run(algo, module, args, options) -> int:
     import envs
 
     seeds = seeds_of(args) if population(module) else [args.seed]
     try:
+        check_memory(module, args, args.env_id)
         env = envs.make(args.env_id, num_envs=args.num_envs * len(seeds), device=args.device,
                         seed=seeds if population(module) else args.seed)
         module.build(args, env)  # the algorithm's own check that it can act in this env

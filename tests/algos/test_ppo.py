@@ -1,5 +1,6 @@
 """algos/ppo.py: the agent with separate and shared networks, against its own heads computed one
-by one; where the value loss's gradient goes; a short shared-network run and its checkpoint."""
+by one; where the value loss's gradient goes; a short shared-network run and its checkpoint;
+populations, agent by agent against single runs, and a diverged agent among them."""
 
 import numpy as np
 import pytest
@@ -45,9 +46,9 @@ def test_a_shared_network_run_trains_and_its_checkpoint_loads():
                     hidden_sizes=(16, 16))
     agent, _ = ppo.train(args)
     env = envs.make("CartPole", num_envs=4)
-    again, _ = ppo.build(args, env)
+    again, _ = ppo.build(args, env, models=1)  # train() returns a stack of num_seeds agents
     again.load_state_dict(agent.state_dict())
-    x = ad.tensor(np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32))
+    x = ad.tensor(np.random.default_rng(2).standard_normal((1, 3, 4)).astype(np.float32))
     np.testing.assert_array_equal(again.value(x).numpy(), agent.value(x).numpy())
     assert again.trunk is not None and len(again.critic) == 1
 
@@ -56,3 +57,76 @@ def test_a_shared_network_needs_a_hidden_layer():
     with pytest.raises(ValueError, match="shared_network needs at least one hidden layer"):
         ppo.Args(shared_network=True, hidden_sizes=()).validate()
     ppo.Args(shared_network=False, hidden_sizes=()).validate()  # separate linear actor and critic
+
+
+def _small(seed, num_seeds, **kw):
+    settings = dict(total_timesteps=1536, num_envs=4, num_steps=64, num_minibatches=2, update_epochs=3,
+                    hidden_sizes=(16, 16), seed=seed, num_seeds=num_seeds)
+    return ppo.Args(**{**settings, **kw})
+
+
+def _logged():
+    logs = {}
+    return logs, lambda tag, value, step, agent=0: logs.setdefault((agent, tag), []).append((step, value))
+
+
+@pytest.mark.parametrize("settings", [
+    dict(),
+    # continuous actions, both normalisers, and a target_kl that stops agents at different epochs
+    dict(env_id="Pendulum", norm_obs=True, norm_reward=True, target_kl=0.0005, clip_vloss=False, learning_rate=3e-3),
+    dict(shared_network=True, ent_coef=0.0, anneal_lr=False, max_grad_norm=0.1, norm_adv=False),
+], ids=["cartpole", "pendulum-normalised-target-kl", "shared"])
+def test_agent_k_of_a_population_is_the_run_with_seed_plus_k(settings):
+    """Bit for bit on the CPU: parameters, Adam state, normalisers and every logged figure of
+    agent k are those of the run with seed 3 + k alone."""
+    logs, log = _logged()
+    steps = []  # each agent's Adam step count after each iteration
+    population, obs_norm = ppo.train(_small(3, 3, **settings), log=log,
+                                     callback=lambda _, snapshot: steps.append(snapshot()["optimizer"]["step_count"]))
+    returns = set()
+    for k in range(3):
+        alone_logs, alone_log = _logged()
+        alone, alone_norm = ppo.train(_small(3 + k, 1, **settings), log=alone_log)
+        for (name, a), (_, b) in zip(population.state_dict().items(), alone.state_dict().items()):
+            np.testing.assert_array_equal(a.numpy()[k], b.numpy()[0], err_msg=f"agent {k}: {name}")
+        if obs_norm is not None:
+            for (name, a), (_, b) in zip(obs_norm.state_dict().items(), alone_norm.state_dict().items()):
+                np.testing.assert_array_equal(a.numpy()[k], b.numpy()[0], err_msg=f"agent {k}: {name}")
+        mine = {tag: values for (agent, tag), values in logs.items() if agent == k and tag != "charts/SPS"}
+        theirs = {tag: values for (_, tag), values in alone_logs.items() if tag != "charts/SPS"}
+        assert mine == theirs and "charts/episodic_return" in mine, f"agent {k}"
+        returns.add(tuple(v for _, v in mine["charts/episodic_return"]))
+    assert len(returns) == 3  # the agents played their own episodes
+    if "target_kl" in settings:  # and stopped their updates at their own epochs
+        assert any(len(set(counts.tolist())) > 1 for counts in steps), steps
+
+
+def test_a_diverged_agent_is_frozen_and_reported_and_the_others_go_on(monkeypatch):
+    """Agent 1's loss made NaN from its first update: it keeps its initial parameters and never
+    steps, while agents 0 and 2 end exactly as their single runs."""
+    original = ppo.clipped_loss
+
+    def poisoned(*args):
+        loss, stats = original(*args)
+        mask = np.zeros(loss.shape, np.float32)
+        mask[1] = np.nan
+        return loss + ad.tensor(mask), stats
+
+    monkeypatch.setattr(ppo, "clipped_loss", poisoned)
+    population, _ = ppo.train(_small(3, 3))
+    monkeypatch.setattr(ppo, "clipped_loss", original)
+    assert list(population.diverged) == [1] and "PPO loss became nan" in population.diverged[1][1]
+    start, _ = ppo.build(_small(4, 1), envs.make("CartPole"), models=1)
+    for (name, a), (_, b) in zip(population.state_dict().items(), start.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy()[1], b.numpy()[0], err_msg=name)
+    for k in (0, 2):
+        alone, _ = ppo.train(_small(3 + k, 1))
+        for a, b in zip(population.parameters(), alone.parameters()):
+            np.testing.assert_array_equal(a.numpy()[k], b.numpy()[0])
+
+
+def test_a_one_agent_run_stops_when_its_loss_diverges(monkeypatch):
+    original = ppo.clipped_loss
+    monkeypatch.setattr(ppo, "clipped_loss", lambda *a: (original(*a)[0] * float("nan"), original(*a)[1]))
+    with pytest.raises(ppo.TrainingDiverged, match="the PPO loss became nan at step 256"):
+        ppo.train(_small(3, 1))

@@ -69,6 +69,35 @@ def test_dqn_run_through_the_cli(tmp_path):
     assert evaluated.returncode == 0, evaluated.stderr
 
 
+def evaluate_cli(*argv, cwd):
+    return subprocess.run([sys.executable, "-m", "rl.evaluate", *argv], capture_output=True, text=True, cwd=cwd,
+                          env=ENV, timeout=300)
+
+
+def test_a_population_run_through_the_cli(tmp_path):
+    """Three PPO Pendulum agents in one run: a TensorBoard run per seed, a line per seed and the
+    population's line, evaluation of all or one of them, and a resume that must keep K."""
+    result = cli("ppo", "Pendulum", "--num-seeds", "3", "--seed", "5", "--total-timesteps", "2048", "--num-envs", "4",
+                 "--num-steps", "128", "--eval-episodes", "3", "--run-name", "pop", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("seed ")] == ["seed 5", "seed 6", "seed 7"]
+    assert any(line.startswith("eval: IQM ") and "over 3 seeds" in line for line in lines), result.stdout
+    directory = tmp_path / "runs" / "pop"
+    for seed in (5, 6, 7):
+        tags = scalars(directory / f"seed_{seed}")
+        assert {"charts/episodic_return", "losses/value_loss", "eval/mean_return"} <= set(tags), seed
+        assert max(step for step, _ in tags["losses/value_loss"]) == 2048
+    per_seed = dict(line.split(": eval ") for line in lines if line.startswith("seed "))
+    one = evaluate_cli("runs/pop", "--seed", "6", "--episodes", "3", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.splitlines()[0] == "eval: " + per_seed["seed 6"]  # the same episodes as in training
+    wrong = evaluate_cli("runs/pop", "--seed", "9", cwd=tmp_path)
+    assert wrong.returncode == 2 and "seed 9 is not in the population of runs/pop; its seeds are 5 to 7" in wrong.stderr
+    other_k = cli("ppo", "Pendulum", "--num-seeds", "2", "--resume", "runs/pop", cwd=tmp_path)
+    assert other_k.returncode == 2 and "trained 3 seeds, not 2" in other_k.stderr
+
+
 def test_evaluate_renders_an_episode_as_a_gif(tmp_path):
     from PIL import Image
 

@@ -19,7 +19,7 @@ import autodiff as ad
 from autodiff import nn, optim
 from autodiff.distributions import Categorical, Normal
 
-from . import Divergence, TrainingDiverged, env_actions, on_device, seeds_of, to_host
+from . import Divergence, env_actions, on_device, seeds_of, to_host
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -134,7 +134,10 @@ class Heads:
         out = self.actor(x)
         if self.discrete:
             return Categorical(logits=out)
-        return Normal(out, self.actor_logstd.exp())
+        std = self.actor_logstd.exp()  # (1, A), or (K, 1, A) for a stack: each agent's over its batch
+        if std.ndim == 3 and out.ndim > 3:
+            std = std.reshape((std.shape[0],) + (1,) * (out.ndim - 2) + (std.shape[-1],))
+        return Normal(out, std)
 
     def dist_value(self, x):
         """The action distribution and the value of the same observations."""
@@ -304,32 +307,17 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         # -- update: epochs over shuffled minibatches, each agent on its own -----------------------
         b_obs, b_actions, b_logprobs = buf.flat("obs"), buf.flat("actions"), buf.flat("logprobs")
         b_adv, b_returns, b_values = advantages.reshape(k, -1), returns.reshape(k, -1), buf.flat("values")
-        # Every epoch's order is drawn first, so an agent that stops early (target_kl) has drawn
-        # from its stream what the run of its seed alone draws.
         orders = [ad.randperm(args.batch_size, rng, args.device) for _ in range(args.update_epochs)]
-        good = diverged.keep(optimizer)
-        stepping = list(diverged.active)  # agents still updating in this iteration
-        clipfracs, final = [], None
-        for order in orders:
-            for start_i in range(0, args.batch_size, args.minibatch_size):
-                mb = (agents, order[:, start_i:start_i + args.minibatch_size])
-                dist, newvalue = agent.dist_value(b_obs[mb])
-                newlogprob, entropy = agent.log_prob_entropy(dist, b_actions[mb])
-                loss, stats = clipped_loss(args, newlogprob, entropy, newvalue, b_logprobs[mb],
-                                           b_adv[mb], b_returns[mb], b_values[mb])
-                clipfracs.append((stats["clipfrac"], stepping))
-                optimizer.zero_grad()
-                loss.sum().backward()  # agents share no parameter: each gets its own loss's gradient
-                optim.clip_grad_norm_(params, args.max_grad_norm)
-                optimizer.step(stepping)
-            if args.target_kl is not None:
-                final = _final_stats(final, loss, stats, stepping)
-                kl = final["approx_kl"]
-                stepping = [s and not kl[a] > args.target_kl for a, s in enumerate(stepping)]
-                if not any(stepping):
-                    break
-        final = final or _final_stats(None, loss, stats, stepping)
-        diverged.check(final["loss"], global_step, optimizer, good, "PPO")
+
+        def minibatch_loss(order, begin):
+            mb = (agents, order[:, begin:begin + args.minibatch_size])
+            dist, newvalue = agent.dist_value(b_obs[mb])
+            newlogprob, entropy = agent.log_prob_entropy(dist, b_actions[mb])
+            return clipped_loss(args, newlogprob, entropy, newvalue, b_logprobs[mb], b_adv[mb], b_returns[mb],
+                                b_values[mb])
+
+        final, clipfracs = update(args, optimizer, params, diverged, orders, args.batch_size, args.minibatch_size,
+                                  minibatch_loss, global_step)
         episodes.flush()
         log_update(log, optimizer, final, clipfracs, b_returns, b_values, global_step,
                    k * (global_step - start_step) / (time.perf_counter() - start))
@@ -341,10 +329,41 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     return agent, obs_norm
 
 
+def update(args, optimizer, params, diverged, orders, size, minibatch, minibatch_loss, step):
+    """PPO's update of a population (ppo's and rppo's): per epoch, minibatches `begin` = 0,
+    `minibatch`, ... < `size` of that epoch's (K, size) order, each `minibatch_loss(order, begin)
+    -> (K losses, stats)`, one Adam step for the agents still updating. An agent whose last
+    approximate KL of an epoch exceeds target_kl stops for this update (the others go on); one
+    whose loss is not finite is put back and frozen (Divergence).
+
+    The orders of all epochs are drawn before the update, so an agent that stops early has drawn
+    from its stream what the run of its seed alone draws. Returns each agent's last losses and
+    statistics (numpy, (K,)) and every minibatch's clip fractions with the agents that stepped."""
+    good = diverged.keep(optimizer)
+    stepping = list(diverged.active)
+    clipfracs, final = [], None
+    for order in orders:
+        for begin in range(0, size, minibatch):
+            loss, stats = minibatch_loss(order, begin)
+            clipfracs.append((stats["clipfrac"], stepping))
+            optimizer.zero_grad()
+            loss.sum().backward()  # agents share no parameter: each gets its own loss's gradient
+            optim.clip_grad_norm_(params, args.max_grad_norm)
+            optimizer.step(stepping)
+        if args.target_kl is not None:
+            final = _final_stats(final, loss, stats, stepping)
+            stepping = [s and not final["approx_kl"][a] > args.target_kl for a, s in enumerate(stepping)]
+            if not any(stepping):
+                break
+    final = final or _final_stats(None, loss, stats, stepping)
+    diverged.check(final["loss"], step, optimizer, good, "PPO")
+    return final, clipfracs
+
+
 def _final_stats(final, loss, stats, rows):
     """The loss and statistics (numpy, per agent) each agent ended its update with: rows where
-    `rows` is true take this epoch's; an agent that stopped early (target_kl) keeps those of the
-    epoch it stopped in, as the run of its seed alone logs them."""
+    `rows` is true take this epoch's; an agent that stopped early keeps those of the epoch it
+    stopped in, as the run of its seed alone logs them."""
     now = {"loss": loss.numpy(), **{name: value.numpy() for name, value in stats.items()}}
     if final is not None:
         for name, value in final.items():
@@ -412,12 +431,6 @@ def clipped_loss(args, newlogprob, entropy, newvalue, old_logprob, advantages, r
     loss = loss + v_loss * args.vf_coef
     return loss, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy_loss,
                   "approx_kl": approx_kl, "clipfrac": clipfrac}
-
-
-def check_finite(loss, stats, step):
-    if not math.isfinite(float(loss)):
-        raise TrainingDiverged(f"the PPO loss became {float(loss)} at step {step} "
-                               f"(policy {float(stats['policy_loss'])}, value {float(stats['value_loss'])})")
 
 
 def log_update(log, optimizer, final, clipfracs, returns, values, step, sps):

@@ -9,7 +9,8 @@ What recurrence changes, in order:
 - update: a minibatch is a set of whole sub-env sequences (num_steps long), replayed from that
   stored state through the same resets, so gradients flow back through time within the rollout;
 - a truncated episode is bootstrapped from V(final_obs), computed with the state it was cut in.
-Everything else (GAE, the clipped losses, normalisation, logging, checkpoints) is PPO's.
+Everything else (GAE, the clipped losses, the update, normalisation, logging, checkpoints and
+populations: `num_seeds` agents at once, agent k bit for bit the run with seed + k) is PPO's.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import numpy as np
 import autodiff as ad
 from autodiff import nn, optim
 
-from . import env_actions, ppo, to_host
+from . import Divergence, env_actions, ppo, seeds_of, to_host
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
 MODEL = "agent"
+POPULATIONS = True  # train() takes num_seeds, and its networks a leading agent axis
 
 
 @dataclass
@@ -52,9 +54,6 @@ class Args(ppo.Args):
             raise ValueError(f"rnn must be gru or lstm, got {self.rnn!r}")
         if self.rnn_hidden_size <= 0:
             raise ValueError(f"rnn_hidden_size must be positive, got {self.rnn_hidden_size}")
-        if self.num_seeds != 1:
-            raise ValueError("rppo trains one agent per run (its recurrent scan has no stacked form yet), so "
-                             f"num_seeds must be 1, got {self.num_seeds}; ppo and dqn train populations")
         if self.shared_network:
             raise ValueError("shared_network is ppo's; rppo's actor and critic share their recurrent core "
                              "with shared_rnn")
@@ -98,36 +97,40 @@ class Agent(ppo.Heads, nn.Module):
         self.state_size = self.core_size * (1 if shared_rnn else 2)
 
     def initial_state(self, n, device="cpu"):
-        """Zero states for n sub-envs, (n, state_size)."""
-        return ad.zeros(n, self.state_size, device=device)
+        """Zero states for n sub-envs, (n, state_size); (K, n, state_size) for a stack of K."""
+        lead = (self.models,) if getattr(self, "models", None) is not None else ()
+        return ad.zeros(*lead, n, self.state_size, device=device)
 
     def step(self, obs, state, starts=None):
         """One step for a batch of sub-envs: (actor features, critic features, next state).
-        `starts` (numpy bool, (n,)) marks sub-envs whose observation begins an episode."""
+        `starts` (numpy bool, the state's shape without its last axis) marks sub-envs whose
+        observation begins an episode."""
         if starts is not None and starts.any():
-            state = state * ad.tensor((~starts).astype(np.float32)[:, None], device=state.device)
+            state = state * ad.tensor((~starts).astype(np.float32)[..., None], device=state.device)
         if self.critic_core is None:
             features, state = self.core.step(obs, state)
             return features, features, state
         S = self.core_size
-        actor, actor_state = self.core.step(obs, state[:, :S])
-        critic, critic_state = self.critic_core.step(obs, state[:, S:])
+        actor, actor_state = self.core.step(obs, state[..., :S])
+        critic, critic_state = self.critic_core.step(obs, state[..., S:])
         return actor, critic, ad.cat([actor_state, critic_state], -1)
 
     def sequence(self, obs, state, starts):
         """Steps (T, B, obs) from `state` through the resets in `starts`: actor and critic
-        features, each (T, B, rnn_hidden_size)."""
+        features, each (T, B, rnn_hidden_size); a stack of K takes (K, T, B, obs) and gives
+        (K, T, B, rnn_hidden_size)."""
         if self.critic_core is None:
             features = self.core.sequence(obs, state, starts)
             return features, features
         S = self.core_size
-        return (self.core.sequence(obs, state[:, :S], starts),
-                self.critic_core.sequence(obs, state[:, S:], starts))
+        return (self.core.sequence(obs, state[..., :S], starts),
+                self.critic_core.sequence(obs, state[..., S:], starts))
 
 
 class RecurrentPolicy:
-    """The deterministic policy for evaluation, carrying each sub-env's state between calls:
-    `reset(n)` before a new batch of n sub-envs, then `act(obs)` every step."""
+    """The deterministic policy of a stack of K agents for evaluation, carrying each sub-env's
+    state between calls: `reset(n)` before a new batch of n sub-envs per agent, then `act(obs)`
+    every step with obs (K, n, ...)."""
 
     def __init__(self, agent, obs_norm=None):
         self.agent, self.obs_norm, self.state = agent, obs_norm, None
@@ -137,9 +140,9 @@ class RecurrentPolicy:
 
     def __call__(self, obs):
         with ad.no_grad():
-            obs = obs.reshape(obs.shape[0], -1).float()
-            if self.state is None or self.state.shape[0] != obs.shape[0]:
-                self.reset(obs.shape[0])
+            obs = obs.reshape(obs.shape[0], obs.shape[1], -1).float()
+            if self.state is None or self.state.shape[:2] != obs.shape[:2]:
+                self.reset(obs.shape[1])
             features, _, self.state = self.agent.step(self.obs_norm(obs) if self.obs_norm is not None else obs,
                                                       self.state)
             return self.agent.to_env(self.agent.dist(features).mode())
@@ -152,22 +155,27 @@ def policy(agent: Agent, obs_norm=None):
 memory = ppo.memory  # the same storage, plus a state per sub-env: small beside the rollout
 
 
-def build(args: Args, env):
+def build(args: Args, env, models=None):
+    """The agent and its observation normaliser; with `models`, a stack of that many (as
+    ppo.build)."""
     obs_dim = int(math.prod(env.single_observation_space.shape))
+    obs_norm = RunningMeanStd((obs_dim,), device=args.device, models=models) if args.norm_obs else None
+    if models is not None:
+        return nn.stacked(lambda: build(args, env)[0], [args.seed + k for k in range(models)]), obs_norm
     agent = Agent(obs_dim, env.single_action_space, args.hidden_sizes, args.rnn, args.rnn_hidden_size,
                   args.shared_rnn, args.device)
-    obs_norm = RunningMeanStd((obs_dim,), device=args.device) if args.norm_obs else None
     return agent, obs_norm
 
 
 class RecurrentRollout(RolloutBuffer):
-    """PPO's rollout storage plus what replaying it needs: whether each step's observation starts
-    an episode, and the state each sub-env began the rollout in."""
+    """PPO's rollout storage for K agents plus what replaying it needs: whether each step's
+    observation starts an episode, and the state each sub-env began the rollout in."""
 
-    def __init__(self, num_steps, num_envs, obs_shape, action_shape, action_dtype, state_size, device="cpu"):
-        super().__init__(num_steps, num_envs, obs_shape, action_shape, action_dtype, device)
-        self.starts = np.zeros((num_steps, num_envs), np.bool_)  # read on the host to skip reset-free steps
-        self.initial_state = ad.zeros(num_envs, state_size, device=device)
+    def __init__(self, num_steps, num_envs, obs_shape, action_shape, action_dtype, state_size, device="cpu",
+                 models=1):
+        super().__init__(num_steps, num_envs, obs_shape, action_shape, action_dtype, device, models)
+        self.starts = np.zeros((models, num_steps, num_envs), np.bool_)  # on the host: replays skip reset-free steps
+        self.initial_state = ad.zeros(models, num_envs, state_size, device=device)
 
 
 def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_step=None):
@@ -175,88 +183,97 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
     the carry for the next one. `observe(raw) -> obs tensor` applies observation normalisation;
     `on_step(step, raw_obs, info)` updates running statistics and logs episodes."""
     next_obs, raw_obs, state, starts = carry
+    k, n = buf.models, buf.num_envs
     buf.initial_state = state
     with ad.no_grad():
         for step in range(args.num_steps):
-            buf.obs[step] = next_obs
-            buf.starts[step] = starts
+            buf.obs[:, step] = next_obs
+            buf.starts[:, step] = starts
             actor, critic, state = agent.step(next_obs, state, starts)
             dist = agent.dist(actor)
             action = dist.sample(rng)
-            buf.values[step] = agent.value(critic)
-            buf.actions[step] = action
-            buf.logprobs[step] = agent.log_prob(dist, action)
-            raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, agent.to_env(action)))
+            buf.values[:, step] = agent.value(critic)
+            buf.actions[:, step] = action
+            buf.logprobs[:, step] = agent.log_prob(dist, action)
+            env_action = agent.to_env(action)
+            raw_obs, reward, terminated, truncated, info = env.step(
+                env_actions(env, env_action.reshape((k * n,) + tuple(env_action.shape[2:]))))
             if on_step is not None:
                 on_step(step, raw_obs, info)
             next_obs = observe(raw_obs)
             # Episode starts are planned on the host (the replay skips reset-free steps), so from a
             # GPU env the flags come over: one small copy per step.
-            terminated, truncated = to_host(terminated), to_host(truncated)
-            reward = ad.tensor(reward, dtype="float32", device=args.device)
+            terminated, truncated = to_host(terminated).reshape(k, n), to_host(truncated).reshape(k, n)
+            reward = ad.tensor(reward, dtype="float32", device=args.device).reshape(k, n)
             if reward_scaler is not None:
                 reward = reward_scaler(reward, ad.tensor(terminated | truncated, device=args.device))
             if truncated.any():
                 # Cut by the time limit: bootstrap from the value of the state it was cut in, seen
                 # with the memory the policy had then.
                 _, final, _ = agent.step(observe(info["final_obs"]), state)
-                reward = reward + args.gamma * agent.value(final) * ad.tensor(truncated, device=args.device).float()
-            buf.rewards[step] = reward
+                reward = ad.where(ad.tensor(truncated, device=args.device),
+                                  reward + args.gamma * agent.value(final), reward)
+            buf.rewards[:, step] = reward
             starts = terminated | truncated
-            buf.dones[step] = ad.tensor(starts, device=args.device).float()
+            buf.dones[:, step] = ad.tensor(starts, device=args.device).float()
     return next_obs, raw_obs, state, starts
 
 
 def train(args: Args, env=None, log=None, callback=None, resume=None):
-    """Train recurrent PPO; the contract of `ppo.train` (log, callback with snapshot, resume)."""
+    """Train recurrent PPO; the contract of `ppo.train` (log per agent, callback with snapshot,
+    resume, populations)."""
     import envs as envs_pkg
 
     args.validate()
-    ad.manual_seed(args.seed)
-    rng = ad.Generator(args.seed, device=args.device)
+    k, n = args.num_seeds, args.num_envs
+    seeds = seeds_of(args)
+    rng = ad.Generator(seeds, device=args.device)
     if env is None:
-        env = envs_pkg.make(args.env_id, num_envs=args.num_envs, device=args.device, seed=args.seed)
-    agent, obs_norm = build(args, env)
+        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds)
+    agent, obs_norm = build(args, env, models=k)
     obs_dim = int(math.prod(env.single_observation_space.shape))
     params = agent.parameters()
-    optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5)
+    optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5, models=k)
     schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
-    reward_scaler = RewardScaler(args.num_envs, args.gamma, device=args.device) if args.norm_reward else None
+    reward_scaler = RewardScaler(n, args.gamma, device=args.device, models=k) if args.norm_reward else None
     log = log or (lambda tag, value, step, agent=0: None)
-    buf = RecurrentRollout(args.num_steps, args.num_envs, (obs_dim,),
-                           () if agent.discrete else env.single_action_space.shape,
-                           "int64" if agent.discrete else "float32", agent.state_size, args.device)
+    diverged = Divergence(k)
+    buf = RecurrentRollout(args.num_steps, n, (obs_dim,), () if agent.discrete else env.single_action_space.shape,
+                           "int64" if agent.discrete else "float32", agent.state_size, args.device, models=k)
 
-    as_batch, observe = ppo.observers(args, obs_dim, obs_norm)
+    as_batch, observe = ppo.observers(args, obs_dim, obs_norm, models=k)
 
     global_step, first_iteration, iteration = 0, 1, 0
     if resume is None:
-        raw_obs, _ = env.reset(seed=args.seed)
+        raw_obs, _ = env.reset(seed=seeds)
         if obs_norm is not None:
             obs_norm.update(as_batch(raw_obs))
-        state = agent.initial_state(args.num_envs, args.device)
-        starts = np.ones(args.num_envs, np.bool_)
+        state = agent.initial_state(n, args.device)
+        starts = np.ones((k, n), np.bool_)
     else:
         raw_obs, global_step, first_iteration = ppo.restore(resume, env, rng, agent=agent, optimizer=optimizer,
                                                             schedule=schedule, obs_norm=obs_norm,
-                                                            reward_scaler=reward_scaler)
+                                                            reward_scaler=reward_scaler, diverged=diverged)
         state = ad.tensor(resume["rnn_state"], device=args.device)
         starts = np.asarray(resume["starts"], np.bool_)
     next_obs = observe(raw_obs)
 
     def snapshot():
         return {**ppo.checkpoint("rppo", global_step, iteration, raw_obs, env, rng, agent=agent, optimizer=optimizer,
-                                 schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler),
+                                 schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler,
+                                 diverged=diverged),
                 "rnn_state": state.numpy(), "starts": starts}
 
     def on_step(step, raw, info):
         if obs_norm is not None:
             obs_norm.update(as_batch(raw))
-        episodes.add(info, global_step + (step + 1) * args.num_envs)
+        episodes.add(info, global_step + (step + 1) * n)
 
     start, start_step = time.perf_counter(), global_step
-    episodes = ppo.EpisodeLog(env, log)
-    per_minibatch = args.num_envs // args.num_minibatches
+    episodes = ppo.EpisodeLog(env, log, n)
+    per_minibatch = n // args.num_minibatches
+    agents = np.arange(k)[:, None, None]  # with (K, T, M) indices: agent k's own sub-envs
+    times = np.arange(args.num_steps)[None, :, None]
     for iteration in range(first_iteration, args.num_iterations + 1):
         next_obs, raw_obs, state, starts = collect(agent, env, buf, (next_obs, raw_obs, state, starts), rng, args,
                                                    observe, reward_scaler, on_step)
@@ -265,35 +282,33 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             _, critic, _ = agent.step(next_obs, state, starts)
             advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(critic),
                                               args.gamma, args.gae_lambda)
-        # -- update: epochs over minibatches of whole sub-env sequences ------------------------------
-        clipfracs = []
-        for _ in range(args.update_epochs):
-            order = ad.randperm(args.num_envs, rng, args.device).numpy()
-            for begin in range(0, args.num_envs, per_minibatch):
-                mb = order[begin:begin + per_minibatch]
-                actor, critic = agent.sequence(buf.obs[:, mb], buf.initial_state[mb], buf.starts[:, mb])
-                dist = agent.dist(actor)
-                newlogprob, entropy = agent.log_prob_entropy(dist, buf.actions[:, mb])
-                loss, stats = ppo.clipped_loss(args, newlogprob.reshape(-1), entropy.reshape(-1),
-                                               agent.value(critic).reshape(-1), buf.logprobs[:, mb].reshape(-1),
-                                               advantages[:, mb].reshape(-1), returns[:, mb].reshape(-1),
-                                               buf.values[:, mb].reshape(-1))
-                clipfracs.append(stats["clipfrac"])
-                optimizer.zero_grad()
-                loss.backward()
-                optim.clip_grad_norm_(params, args.max_grad_norm)
-                optimizer.step()
-            if args.target_kl is not None and float(stats["approx_kl"]) > args.target_kl:
-                break
-        ppo.check_finite(loss, stats, global_step)
+        # -- update: epochs over minibatches of whole sub-env sequences, each agent its own ----------
+        orders = [ad.randperm(n, rng, args.device).numpy() for _ in range(args.update_epochs)]
+
+        def minibatch_loss(order, begin):
+            mb = order[:, begin:begin + per_minibatch]  # (K, M): the sub-envs of each agent's minibatch
+            index = (ad.tensor(agents), ad.tensor(times), ad.tensor(mb[:, None, :]))
+
+            def seq(t):  # (K, T, M, ...) -> (K, T * M, ...): one agent's batch per row
+                picked = t[index]
+                return picked.reshape((k, -1) + tuple(picked.shape[3:]))
+
+            actor, critic = agent.sequence(buf.obs[index], buf.initial_state[(ad.tensor(agents[:, 0]), ad.tensor(mb))],
+                                           buf.starts[agents, times, mb[:, None, :]])
+            dist = agent.dist(actor)
+            newlogprob, entropy = agent.log_prob_entropy(dist, buf.actions[index])
+            return ppo.clipped_loss(args, newlogprob.reshape(k, -1), entropy.reshape(k, -1),
+                                    agent.value(critic).reshape(k, -1), seq(buf.logprobs), seq(advantages),
+                                    seq(returns), seq(buf.values))
+
+        final, clipfracs = ppo.update(args, optimizer, params, diverged, orders, n, per_minibatch, minibatch_loss,
+                                      global_step)
         episodes.flush()
-        # PPO's per-agent logging, for a population of one
-        ppo.log_update(log, optimizer, {name: np.array([float(v)]) for name, v in stats.items()},
-                       [(c.reshape(1), [True]) for c in clipfracs], returns.reshape(1, -1),
-                       buf.flat("values").reshape(1, -1), global_step,
-                       (global_step - start_step) / (time.perf_counter() - start))
+        ppo.log_update(log, optimizer, final, clipfracs, returns.reshape(k, -1), buf.flat("values"), global_step,
+                       k * (global_step - start_step) / (time.perf_counter() - start))
         if schedule is not None:
             schedule.step()
         if callback is not None and callback(global_step, snapshot) is False:
             break
+    agent.diverged = diverged.at
     return agent, obs_norm

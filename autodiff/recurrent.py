@@ -101,6 +101,8 @@ class _Recurrent(Module):
         (states after every step (T, B, state_size), final state). An LSTM's state is h and c side
         by side; `forward` gives PyTorch's layout."""
         cell = self.cell
+        if len(cell.weight_hh.shape) == 3:
+            return self._scan_models(x, state, starts, lengths)
         T, B = x.shape[0], x.shape[1]
         S = cell.state_size
         if x.ndim != 3 or x.shape[2] != cell.input_size:
@@ -136,6 +138,32 @@ class _Recurrent(Module):
             inverse = np.argsort(order)
             states, final = states[:, inverse], final[inverse]
         return states, final
+
+    def _scan_models(self, x, state, starts, lengths):
+        """A stack of K cells (nn.stacked): x (K, T, B, input), state (K, B, S), starts (K, T, B);
+        returns states (K, T, B, S) and the final state (K, B, S). Model k's result is bit for
+        bit its cell's alone on x[k]."""
+        cell = self.cell
+        K = cell.weight_hh.shape[0]
+        S = cell.state_size
+        name = type(self).__name__
+        if x.ndim != 4 or x.shape[0] != K or x.shape[3] != cell.input_size:
+            raise ValueError(f"a stack of {K} {name}s expects input (K={K}, T, B, {cell.input_size}), got {x.shape}")
+        T, B = x.shape[1], x.shape[2]
+        if state.shape != (K, B, S):
+            raise ValueError(f"a stack of {K} {name}s: the state must be (K, B, S) = {(K, B, S)}, got {state.shape}")
+        if lengths is not None:
+            raise ValueError(f"a stack of {name}s runs whole sequences: lengths are not supported")
+        reset = np.zeros((K, T, B), bool)
+        if starts is not None:
+            reset = _host(starts).astype(bool)
+            if reset.shape != (K, T, B):
+                raise ValueError(f"starts must be (K, T, B) = {(K, T, B)}, got {reset.shape}")
+        gi = F.linear(x, cell.weight_ih, cell.bias_ih)
+        keep = x._backend.asarray((~reset).astype(x.dtype)[..., None]) if reset.any() else None
+        out = ops.RecurrentScan.apply(gi, state, cell.weight_hh, cell.bias_hh, cell.kind, keep,
+                                      reset.any(axis=(0, 2)).tolist(), [B] * T)
+        return out[:, :T], out[:, T]
 
 
 class GRU(_Recurrent):

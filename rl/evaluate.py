@@ -35,6 +35,9 @@ def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
             actions = act(obs.reshape((k, obs.shape[0] // k) + tuple(obs.shape[1:])))
             return actions.reshape((obs.shape[0],) + tuple(actions.shape[2:]))
 
+        if hasattr(act, "reset"):  # a recurrent policy: fresh memory for each batch of each agent's envs
+            stacked.reset = lambda n: act.reset(n // k)
+
         returns, lengths = _episodes(stacked, env_id, episodes, seed, device, max_envs, k)
         per = len(returns) // k
         return [(returns[i * per:(i + 1) * per], lengths[i * per:(i + 1) * per]) for i in range(k)]

@@ -153,15 +153,22 @@ class RecurrentScan(Primitive):
         resets   T booleans: whether step t has any start (host side, so reset-free steps skip it)
         counts   T integers: the sequences are ordered longest first and step t runs the first
                  counts[t]; the others keep their state and their rows stay zero (padding)
+
+    A stack of K cells (w_hh (K, G, H), as nn.stacked makes) runs K models at once, each on its
+    own slice, model first: gi (K, T, B, G), s0 (K, B, S), keep (K, T, B, 1), states
+    (K, T + 1, B, S); every sequence runs every step (counts all B). The products are numpy's
+    stacked ones, which round each model's as the 2-D product does.
     """
 
     @staticmethod
     def forward(ctx, gi, s0, w, b, cell, keep, resets, counts):
         bk, step = ctx.backend, CELLS[cell][0]
-        T, B, _ = gi.shape
-        S, H = _last(s0), w.shape[1]
-        out = bk.zeros((T + 1, B, S), s0.dtype)
-        h_all = bk.zeros((T, B, H), s0.dtype)  # each step's h input to W_hh, for its gradient
+        lead = _lead(w)
+        T, B = gi.shape[len(lead)], gi.shape[len(lead) + 1]
+        S, H = _last(s0), _last(w)
+        k = tuple(gi.shape[:len(lead)])
+        out = bk.zeros(k + (T + 1, B, S), s0.dtype)
+        h_all = bk.zeros(k + (T, B, H), s0.dtype)  # each step's h input to W_hh, for its gradient
         s, caches = s0.data, []
         for t, n in enumerate(counts):
             if n == 0:
@@ -169,15 +176,15 @@ class RecurrentScan(Primitive):
                 continue
             s_in = s if n == B else bk.getitem(s, slice(0, n))
             if resets[t]:
-                s_in = bk.mul(s_in, bk.getitem(keep, (t, slice(0, n))))
+                s_in = bk.mul(s_in, bk.getitem(keep, lead + (t, slice(0, n))))
             h_in = s_in if S == H else bk.getitem(s_in, _cols(0, H))
-            bk.setitem(h_all, (t, slice(0, n)), h_in)
-            s_new, cache = step(bk, bk.getitem(gi.data, (t, slice(0, n))),
+            bk.setitem(h_all, lead + (t, slice(0, n)), h_in)
+            s_new, cache = step(bk, bk.getitem(gi.data, lead + (t, slice(0, n))),
                                 bk.linear(h_in, w.data, None if b is None else b.data), s_in)
             caches.append(cache)
-            bk.setitem(out, (t, slice(0, n)), s_new)
+            bk.setitem(out, lead + (t, slice(0, n)), s_new)
             s = s_new if n == B else bk.concatenate([s_new, bk.getitem(s, slice(n, None))], 0)
-        bk.setitem(out, T, s)
+        bk.setitem(out, lead + (T,), s)
         ctx.save_for_backward(gi, s0, w, b)
         ctx.plan, ctx.caches, ctx.h_all = (cell, keep, resets, counts), caches, h_all
         return out
@@ -190,40 +197,49 @@ class RecurrentScan(Primitive):
         bk = ctx.backend
         cell, keep, resets, counts = ctx.plan
         gi, s0, w, b = ctx.saved_tensors
-        T, B, G = gi.shape
-        S, H = _last(s0), w.shape[1]
+        lead = _lead(w)
+        k = tuple(gi.shape[:len(lead)])
+        T, B, G = tuple(gi.shape)[len(lead):]
+        S, H = _last(s0), _last(w)
         g = g.data
-        ds = bk.copy(bk.getitem(g, T))
-        dgi = bk.zeros((T, B, G), gi.dtype)
-        dgh = bk.zeros((T, B, G), gi.dtype)
+        ds = bk.copy(bk.getitem(g, lead + (T,)))
+        dgi = bk.zeros(k + (T, B, G), gi.dtype)
+        dgh = bk.zeros(k + (T, B, G), gi.dtype)
         for t in range(T - 1, -1, -1):
             n = counts[t]
             if n == 0:
                 continue
-            d_new = bk.add(ds if n == B else bk.getitem(ds, slice(0, n)), bk.getitem(g, (t, slice(0, n))))
+            d_new = bk.add(ds if n == B else bk.getitem(ds, slice(0, n)), bk.getitem(g, lead + (t, slice(0, n))))
             d_gi, d_gh, d_s = CELLS[cell][1](bk, d_new, ctx.caches[t])
-            bk.setitem(dgi, (t, slice(0, n)), d_gi)
-            bk.setitem(dgh, (t, slice(0, n)), d_gh)
+            bk.setitem(dgi, lead + (t, slice(0, n)), d_gi)
+            bk.setitem(dgh, lead + (t, slice(0, n)), d_gh)
             d_h = bk.matmul(d_gh, w.data)  # through gh = W_hh h + b_hh
             d_s = bk.add(d_s, d_h) if S == H else bk.concatenate(
                 [bk.add(bk.getitem(d_s, _cols(0, H)), d_h), bk.getitem(d_s, _cols(H, None))], -1)
             if resets[t]:
-                d_s = bk.mul(d_s, bk.getitem(keep, (t, slice(0, n))))
+                d_s = bk.mul(d_s, bk.getitem(keep, lead + (t, slice(0, n))))
             ds = d_s if n == B else bk.concatenate([d_s, bk.getitem(ds, slice(n, None))], 0)
         need_gi, need_s0, need_w, need_b = ctx.needs_input_grad[:4]
-        flat_dgh = bk.reshape(dgh, (T * B, G))
-        dw = bk.matmul(bk.permute(flat_dgh, (1, 0)), bk.reshape(ctx.h_all, (T * B, H))) if need_w else None
-        db = bk.sum(flat_dgh, 0, False) if need_b and b is not None else None
+        flat_dgh = bk.reshape(dgh, k + (T * B, G))
+        last_two = (0, 2, 1) if lead else (1, 0)
+        dw = bk.matmul(bk.permute(flat_dgh, last_two), bk.reshape(ctx.h_all, k + (T * B, H))) if need_w else None
+        db = bk.sum(flat_dgh, len(lead), False) if need_b and b is not None else None
         return tuple(None if d is None else Tensor._make(d, bk)
                      for d in (dgi if need_gi else None, ds if need_s0 else None, dw, db)) + (None,) * 4
+
+
+def _lead(w) -> tuple:
+    """The index prefix that keeps a stack's model axis: () for one cell, (:,) for a stack."""
+    return (slice(None),) if len(w.shape) == 3 else ()
 
 
 def scan_graph(gi, s0, w, b, cell, keep, resets, counts):
     """RecurrentScan's result as a graph of per-step Tensor ops: the reference its backward is
     checked against, and what it differentiates under create_graph."""
     graph_step = CELLS[cell][2]
-    T, B, _ = gi.shape
-    S, H = _last(s0), w.shape[1]
+    lead = _lead(w)
+    T, B = gi.shape[len(lead)], gi.shape[len(lead) + 1]
+    S, H = _last(s0), _last(w)
     bk = gi._backend
     pad = Tensor._make(bk.zeros((B, S), s0.dtype), bk)
     keep = None if keep is None else Tensor._make(keep, bk)
@@ -234,11 +250,13 @@ def scan_graph(gi, s0, w, b, cell, keep, resets, counts):
             continue
         s_in = s if n == B else s[:n]
         if resets[t]:
-            s_in = s_in * keep[t, :n]
+            s_in = s_in * keep[lead + (t, slice(0, n))]
         h_in = s_in if S == H else s_in[..., :H]
-        s_new = graph_step(gi[t, :n], _linear(h_in, w, b), s_in)
+        s_new = graph_step(gi[lead + (t, slice(0, n))], _linear(h_in, w, b), s_in)
         outs.append(s_new if n == B else Cat.apply(0, s_new, pad[n:]))
         s = s_new if n == B else Cat.apply(0, s_new, s[n:])
+    if lead:  # K models: (K, T + 1, B, S)
+        return Cat.apply(1, *(o.unsqueeze(1) for o in outs), s.unsqueeze(1))
     return Cat.apply(0, *outs, s).reshape((T + 1, B, S))
 
 

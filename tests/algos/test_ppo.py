@@ -7,7 +7,7 @@ import pytest
 
 import autodiff as ad
 import envs
-from algos import ppo
+from algos import TrainingDiverged, ppo
 
 
 @pytest.mark.parametrize("space", [envs.make("CartPole").single_action_space, envs.make("Pendulum").single_action_space])
@@ -128,5 +128,5 @@ def test_a_diverged_agent_is_frozen_and_reported_and_the_others_go_on(monkeypatc
 def test_a_one_agent_run_stops_when_its_loss_diverges(monkeypatch):
     original = ppo.clipped_loss
     monkeypatch.setattr(ppo, "clipped_loss", lambda *a: (original(*a)[0] * float("nan"), original(*a)[1]))
-    with pytest.raises(ppo.TrainingDiverged, match="the PPO loss became nan at step 256"):
+    with pytest.raises(TrainingDiverged, match="the PPO loss became nan at step 256"):
         ppo.train(_small(3, 1))

@@ -1,5 +1,6 @@
 """algos/rppo.py: recurrent rollouts keep hidden states aligned with their steps, the update
-replays them exactly, truncations bootstrap with the memory the policy had, settings are checked."""
+replays them exactly, truncations bootstrap with the memory the policy had, settings are checked;
+populations, agent by agent against single runs. Agents are stacks (of one here but the last)."""
 
 import numpy as np
 import pytest
@@ -28,23 +29,27 @@ def rollout(env_id, rnn, seed=0, num_envs=6, num_steps=40, shared_rnn=False, **e
     args = rppo.Args(env_id=env_id, num_envs=num_envs, num_steps=num_steps, num_minibatches=1, rnn=rnn,
                      rnn_hidden_size=8, hidden_sizes=(8,), seed=seed, shared_rnn=shared_rnn)
     env = Recorder(envs.make(env_id, num_envs=num_envs, seed=seed, **env_params))
-    agent, _ = rppo.build(args, env)
+    agent, _ = rppo.build(args, env, models=1)
     buf = rppo.RecurrentRollout(num_steps, num_envs, (2,), (), "int64", agent.state_size)
     raw, _ = env.reset(seed=seed)
-    carry = (ad.tensor(raw), raw, agent.initial_state(num_envs), np.ones(num_envs, bool))
-    carry = rppo.collect(agent, env, buf, carry, ad.Generator(seed), args, ad.tensor)
+    carry = (observe(raw), raw, agent.initial_state(num_envs), np.ones((1, num_envs), bool))
+    carry = rppo.collect(agent, env, buf, carry, ad.Generator([seed]), args, observe)
     return args, env, agent, buf, carry
+
+
+def observe(raw):
+    return ad.tensor(raw).reshape(1, raw.shape[0], -1)
 
 
 @pytest.mark.parametrize("rnn, shared_rnn", [("gru", False), ("lstm", False), ("gru", True)])
 def test_replaying_a_rollout_gives_the_values_and_log_probs_it_acted_with(rnn, shared_rnn):
     # MemoryCue episodes last 3-6 steps here, so every sub-env resets several times, at its own steps.
     _, _, agent, buf, carry = rollout("MemoryCue", rnn, shared_rnn=shared_rnn, min_length=2, max_length=5)
-    starts = buf.starts
+    starts = buf.starts[0]
     assert starts[0].all() and starts[1:].sum() > 30
     assert len({tuple(np.flatnonzero(starts[:, b])) for b in range(starts.shape[1])}) > 1
     with ad.no_grad():
-        actor, critic = agent.sequence(buf.obs, buf.initial_state, starts)
+        actor, critic = agent.sequence(buf.obs, buf.initial_state, buf.starts)
         values = agent.value(critic)
         logprobs = agent.dist(actor).log_prob(buf.actions)
     np.testing.assert_allclose(values.numpy(), buf.values.numpy(), rtol=1e-5, atol=1e-6)
@@ -60,11 +65,11 @@ def test_the_next_rollout_starts_from_the_state_the_last_one_ended_in():
     with ad.no_grad():
         states, final = agent.core.rnn.scan(agent.core.encoder(buf.obs), buf.initial_state, buf.starts)
     np.testing.assert_allclose(carry[2].numpy(), final.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(carry[3], buf.dones.numpy()[-1].astype(bool))
+    np.testing.assert_array_equal(carry[3], buf.dones.numpy()[:, -1].astype(bool))
     second = rppo.RecurrentRollout(args.num_steps, args.num_envs, (2,), (), "int64", agent.state_size)
-    rppo.collect(agent, env, second, carry, ad.Generator(1), args, ad.tensor)
+    rppo.collect(agent, env, second, carry, ad.Generator([1]), args, observe)
     np.testing.assert_array_equal(second.initial_state.numpy(), carry[2].numpy())
-    np.testing.assert_array_equal(second.starts[0], carry[3])
+    np.testing.assert_array_equal(second.starts[:, 0], carry[3])
 
 
 def test_truncated_steps_bootstrap_with_the_memory_the_policy_had():
@@ -75,9 +80,9 @@ def test_truncated_steps_bootstrap_with_the_memory_the_policy_had():
     for t, info in enumerate(env.infos):
         for b in np.flatnonzero(info.get("_final_obs", np.zeros(args.num_envs, bool))):
             with ad.no_grad():
-                _, critic, _ = agent.step(ad.tensor(info["final_obs"][b:b + 1]), states[t, b:b + 1])
-                expected = 1.0 + args.gamma * float(agent.value(critic)[0])
-            assert float(buf.rewards[t, b]) == pytest.approx(expected, rel=1e-5)
+                _, critic, _ = agent.step(observe(info["final_obs"][b:b + 1]), states[:, t, b:b + 1])
+                expected = 1.0 + args.gamma * float(agent.value(critic)[0, 0])
+            assert float(buf.rewards[0, t, b]) == pytest.approx(expected, rel=1e-5)
             checked += 1
     assert checked >= args.num_envs * 4  # every sub-env was cut at 7 steps, several times
 
@@ -98,12 +103,39 @@ def test_bad_settings_are_named(field, value, message):
 def test_evaluation_policy_carries_memory_between_calls():
     env = envs.make("MemoryCue", num_envs=4, seed=0)
     args = rppo.Args(env_id="MemoryCue", num_envs=4, num_minibatches=1, rnn_hidden_size=8, hidden_sizes=(8,))
-    agent, _ = rppo.build(args, env)
+    agent, _ = rppo.build(args, env, models=1)
     act = rppo.policy(agent)
     act.reset(4)
     obs, _ = env.reset()
     first = act.state.numpy().copy()
-    act(ad.tensor(obs))
+    act(observe(obs))
     assert not np.array_equal(act.state.numpy(), first)
     act.reset(2)
-    assert act.state.shape == (2, agent.state_size) and not act.state.numpy().any()
+    assert act.state.shape == (1, 2, agent.state_size) and not act.state.numpy().any()
+
+
+def _small(seed, num_seeds, **kw):
+    settings = dict(env_id="CartPoleNoVel", total_timesteps=1536, num_envs=8, num_steps=32, num_minibatches=2,
+                    update_epochs=3, hidden_sizes=(8,), rnn_hidden_size=8, seed=seed, num_seeds=num_seeds)
+    return rppo.Args(**{**settings, **kw})
+
+
+@pytest.mark.parametrize("settings", [
+    dict(),
+    dict(rnn="lstm", norm_obs=True, norm_reward=True, target_kl=0.0005, learning_rate=3e-3),
+    dict(env_id="PendulumNoVel", shared_rnn=True, norm_obs=True),
+], ids=["gru", "lstm-normalised-target-kl", "pendulum-shared"])
+def test_agent_k_of_a_population_is_the_run_with_seed_plus_k(settings):
+    """Bit for bit on the CPU, through the stacked recurrent scan and its backward: parameters
+    and every logged figure of agent k are those of the run with seed 3 + k alone."""
+    logs = {}
+    population, _ = rppo.train(_small(3, 3, **settings),
+                               log=lambda tag, v, step, agent=0: logs.setdefault((agent, tag), []).append(v))
+    for k in range(3):
+        alone_logs = {}
+        alone, _ = rppo.train(_small(3 + k, 1, **settings),
+                              log=lambda tag, v, step, agent=0: alone_logs.setdefault(tag, []).append(v))
+        for (name, a), (_, b) in zip(population.state_dict().items(), alone.state_dict().items()):
+            np.testing.assert_array_equal(a.numpy()[k], b.numpy()[0], err_msg=f"agent {k}: {name}")
+        mine = {tag: v for (agent, tag), v in logs.items() if agent == k and tag != "charts/SPS"}
+        assert mine == {tag: v for tag, v in alone_logs.items() if tag != "charts/SPS"}, f"agent {k}"

@@ -120,7 +120,7 @@ def test_recurrent_ppo_run_through_the_cli(tmp_path):
     directory = tmp_path / "runs" / "mem"
     assert json.loads((directory / "config.json").read_text())["algo"] == "rppo"
     state = ad.load(directory / "checkpoint.npz")
-    assert state["rnn_state"].shape == (8, 64)  # MemoryCue's default: one GRU core shared by actor and critic
+    assert state["rnn_state"].shape == (1, 8, 64)  # 1 agent, 8 sub-envs, one shared GRU core
     evaluated = subprocess.run([sys.executable, "-m", "rl.evaluate", str(directory), "--episodes", "3"],
                                capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
     assert evaluated.returncode == 0 and "over 3 episodes" in evaluated.stdout, evaluated.stderr

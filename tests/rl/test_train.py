@@ -26,7 +26,6 @@ def cli(*argv, cwd=None, timeout=600):
     (["dqn", "CartPole", "--loss", "l1"], "unknown loss 'l1'; valid: huber, mse"),
     (["ppo", "CartPole", "--num-seeds", "0"], "num_seeds must be positive, got 0"),
     (["dqn", "CartPole", "--num-seeds", "-3"], "num_seeds must be positive, got -3"),
-    (["rppo", "CartPoleNoVel", "--num-seeds", "2"], "rppo trains one agent per run"),
     (["dqn", "CartPole", "--num-seeds", "100000"], "100000 agents of 4 sub-envs need about"),
     (["ppo", "CartPole", "--num-seeds", "4000", "--num-steps", "100000"], "free on the cpu; train fewer seeds"),
 ])

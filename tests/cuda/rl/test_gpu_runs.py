@@ -40,8 +40,8 @@ def test_recurrent_ppo_on_the_gpu_through_the_cli(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "rl.train", "rppo", "MemoryCue", "--device", "cuda", "--total-timesteps", "8",
          "--num-envs", "2", "--num-steps", "4", "--num-minibatches", "1", "--update-epochs", "1",
-         "--hidden-sizes", "4", "--rnn-hidden-size", "4", "--eval-episodes", "0", "--run-name", "rppo",
+         "--hidden-sizes", "4", "--rnn-hidden-size", "4", "--num-seeds", "2", "--eval-episodes", "0", "--run-name", "rppo",
          "--logdir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     state = ad.load(tmp_path / "rppo" / "checkpoint.npz")
-    assert state["global_step"] == 8 and state["rnn_state"].shape == (2, 4)
+    assert state["global_step"] == 8 and state["rnn_state"].shape == (2, 2, 4)  # 2 agents' 2 sub-envs

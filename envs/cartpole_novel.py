@@ -21,6 +21,7 @@ class CartPoleNoVel(CartPole):
     """CartPole-v1 observed as (x, theta), actions {0: left, 1: right}."""
 
     gymnasium_id = None
+    reward_threshold = 475.0  # CartPole-v1's: the same rewards and time limit
 
     @staticmethod
     def spaces(p):

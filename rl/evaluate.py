@@ -236,11 +236,15 @@ def report(per_agent_returns, seeds, env_id, out=None):
 
 
 def reward_threshold(env_id):
-    """Gymnasium's "solved" return for the env, where it defines one."""
+    """The "solved" return for the env: its own `reward_threshold`, else Gymnasium's, where
+    either defines one."""
     import gymnasium as gym
 
     import envs
 
+    own = getattr(envs.spec(env_id).load(), "reward_threshold", None)
+    if own is not None:
+        return own
     try:
         spec = gym.spec(envs.gymnasium_id(env_id))
     except Exception:  # no Gymnasium counterpart (MemoryCue, plugins): no threshold

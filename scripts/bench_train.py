@@ -4,9 +4,17 @@ fresh process from this one.
 
     pip install -e '.[bench]'
     python scripts/bench_train.py [--seeds 1 2 3] [--only ppo-CartPole rppo-CartPoleNoVel ...]
+    python scripts/bench_train.py --populations [--k 1 4 16] [--only ppo-CartPole dqn-CartPole] [--sample 4]
 
 A run counts from the command's start to its exit, imports, JIT compilation and the final
 deterministic 100-episode evaluation included; CartPole is solved at a mean of 475 or more.
+
+With --populations, K seeds are trained three ways: as one numbarl population (`--num-seeds K`),
+as K sequential numbarl runs and as K sequential SB3 runs; for PPO CartPole also as our script of
+PureJaxRL's recipe (scripts/purejaxrl_ppo.py: jit of vmap over K seeds, with numbarl's settings).
+It prints the time per agent and the ratios. --sample S times S of the K sequential runs and
+scales their sum to K (marked "~"). Every process runs on one thread (OPENBLAS/OMP/MKL and
+torch), so the figures compare the work each way does on one core.
 """
 
 from __future__ import annotations
@@ -102,13 +110,80 @@ def timed(cmd, env=None):
     return seconds, float(match.group(1))
 
 
+def timed_population(cmd, env):
+    """(seconds, solved agents) of a population run, from its `solved by a/K` line (or, for one
+    seed, its eval line)."""
+    t0 = time.perf_counter()
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - t0
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(cmd[:4])}... failed: {' | '.join(tail)}")
+    match = re.search(r"solved by (\d+)/\d+", result.stdout)
+    if match:
+        return seconds, int(match.group(1))
+    return seconds, int(float(re.search(r"eval: (-?[\d.]+)", result.stdout).group(1)) >= 475)
+
+
+def purejaxrl(k, env):
+    """Whole-process seconds and final per-seed returns of our PureJaxRL-recipe script, or None
+    without jax."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "purejaxrl_ppo.py")
+    t0 = time.perf_counter()
+    result = subprocess.run([sys.executable, script, "--num-seeds", str(k), "--seed", "1"], capture_output=True,
+                            text=True, env=env)
+    if result.returncode != 0:
+        return None
+    import json
+
+    returns = json.loads(result.stdout.strip().splitlines()[-1])["final_return_mean_per_seed"]
+    return time.perf_counter() - t0, sum(r >= 475 for r in returns)
+
+
+def populations(args, env, logdir):
+    print(f"{'case':<13} {'K':>3} {'population s':>12} {'per agent':>9} {'solved':>6} {'K numbarl s':>11} "
+          f"{'K SB3 s':>9} {'PureJaxRL s':>11} {'vs numbarl':>10} {'vs SB3':>7} {'vs PJ':>6}")
+    for case in args.only:
+        algo, ours_env, sb3_env, _ = CASES[case]
+        single_runs = {}
+        for k in args.k:
+            pop_s, solved = timed_population([sys.executable, "-m", "rl.train", algo, ours_env, "--num-seeds",
+                                              str(k), "--seed", "1", "--logdir", logdir], env)
+            seeds = range(1, 1 + min(k, args.sample or k))
+            for seed in seeds:
+                if seed not in single_runs:
+                    single_runs[seed] = timed([sys.executable, "-m", "rl.train", algo, ours_env, "--seed", str(seed),
+                                               "--logdir", logdir], env)[0]
+            scale, mark = k / len(seeds), "~" if len(seeds) < k else ""
+            seq_s = scale * sum(single_runs[s] for s in seeds)
+            sb3_s = float("nan")
+            if not args.no_sb3:
+                sb3_s = scale * sum(timed([sys.executable, "-c", SB3_SCRIPT, algo, sb3_env, str(s)], env)[0]
+                                    for s in seeds)
+            pj = purejaxrl(k, env) if case == "ppo-CartPole" else None
+            pj_s = pj[0] if pj else float("nan")
+            print(f"{case:<13} {k:>3} {pop_s:>12.1f} {pop_s / k:>9.2f} {solved:>3}/{k:<2} {mark + f'{seq_s:.1f}':>11} "
+                  f"{mark + f'{sb3_s:.1f}':>9} {pj_s:>11.1f} {pop_s / seq_s:>9.2f}x {pop_s / sb3_s:>6.2f}x "
+                  f"{pop_s / pj_s:>5.2f}x", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--only", nargs="+", choices=sorted(CASES), default=sorted(CASES))
+    parser.add_argument("--only", nargs="+", choices=sorted(CASES), default=None)
     parser.add_argument("--no-sb3", action="store_true", help="time numbarl alone")
+    parser.add_argument("--populations", action="store_true", help="K seeds in one process, sequentially, and in SB3")
+    parser.add_argument("--k", type=int, nargs="+", default=[1, 4, 16], help="population sizes (with --populations)")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="time this many of the K sequential runs and scale to K (0: all K)")
     args = parser.parse_args()
     one_thread = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if args.populations:
+        args.only = args.only or ["ppo-CartPole", "dqn-CartPole"]
+        with tempfile.TemporaryDirectory() as logdir:
+            populations(args, one_thread, logdir)
+        return
+    args.only = args.only or sorted(CASES)
     print(f"{'case':<14} {'seed':>4} {'numbarl s':>10} {'eval':>8} {'SB3 s':>8} {'eval':>8} {'ratio':>7}")
     with tempfile.TemporaryDirectory() as logdir:
         for case in args.only:

@@ -1,5 +1,6 @@
 """autodiff/recurrent.py: GRU and LSTM cells and sequence layers against numpy references, resets
-inside sequences, sequences of different lengths, and chunked sequences with carried state."""
+inside sequences, sequences of different lengths, chunked sequences with carried state, and stacks
+of layers against each layer alone."""
 
 import numpy as np
 import pytest
@@ -167,6 +168,43 @@ def test_shapes_are_checked():
         gru(ad.zeros(5, 2, 3), lengths=[6, 1])
     with pytest.raises(ValueError, match=r"must be \(2, 4\)"):
         gru(ad.zeros(5, 2, 3), ad.zeros(3, 4))
+
+
+@pytest.mark.parametrize("layer", [nn.GRU, nn.LSTM])
+def test_a_stack_of_layers_is_each_layer_alone_bit_for_bit(layer, rng):
+    """nn.stacked layers over (K, T, B, input) with each model's own resets: states, final state
+    and every gradient of model k equal those of its layer run alone on its slice."""
+    K, T, B, n_in, H = 3, 6, 4, 3, 5
+    stack = nn.stacked(lambda: layer(n_in, H), [1, 2, 3])
+    S = stack.cell.state_size
+    x = ad.tensor(rng.standard_normal((K, T, B, n_in)).astype(np.float32), requires_grad=True)
+    s0 = ad.tensor(rng.standard_normal((K, B, S)).astype(np.float32), requires_grad=True)
+    starts = rng.random((K, T, B)) < 0.3
+    states, final = stack.scan(x, s0, starts)
+    ((states ** 2).sum() + final.sum()).backward()
+    assert states.shape == (K, T, B, S) and final.shape == (K, B, S)
+    for k, seed in enumerate([1, 2, 3]):
+        ad.manual_seed(seed)
+        alone = layer(n_in, H)
+        xk, sk = ad.tensor(x.numpy()[k], requires_grad=True), ad.tensor(s0.numpy()[k], requires_grad=True)
+        states_k, final_k = alone.scan(xk, sk, starts[k])
+        ((states_k ** 2).sum() + final_k.sum()).backward()
+        np.testing.assert_array_equal(states.numpy()[k], states_k.numpy())
+        np.testing.assert_array_equal(final.numpy()[k], final_k.numpy())
+        np.testing.assert_array_equal(x.grad.numpy()[k], xk.grad.numpy())
+        np.testing.assert_array_equal(s0.grad.numpy()[k], sk.grad.numpy())
+        for (name, p), (_, q) in zip(stack.named_parameters(), alone.named_parameters()):
+            np.testing.assert_array_equal(p.grad.numpy()[k], q.grad.numpy(), err_msg=f"model {k}: {name}")
+
+
+def test_a_stack_checks_its_shapes():
+    gru = nn.stacked(lambda: nn.GRU(3, 4), [1, 2])
+    with pytest.raises(ValueError, match=r"a stack of 2 GRUs expects input \(K=2, T, B, 3\)"):
+        gru.scan(ad.zeros(5, 2, 3), ad.zeros(2, 2, 4))
+    with pytest.raises(ValueError, match=r"the state must be \(K, B, S\) = \(2, 2, 4\)"):
+        gru.scan(ad.zeros(2, 5, 2, 3), ad.zeros(2, 4))
+    with pytest.raises(ValueError, match="lengths are not supported"):
+        gru.scan(ad.zeros(2, 5, 2, 3), ad.zeros(2, 2, 4), lengths=[5, 5])
 
 
 def test_state_dict_names_follow_pytorch():

@@ -217,15 +217,26 @@ def _evals(stdout):
             else float(line.split("eval: ")[1].split(" ")[0]) for line in lines]
 
 
-def test_ppo_solves_cartpole_with_default_settings(tmp_path):
+def population_means(result, k):
+    assert result.returncode == 0, result.stderr
+    means = _evals(result.stdout)
+    assert len(means) == k and "eval: IQM" in result.stdout and f"over {k} seeds" in result.stdout
+    return sorted(means)
+
+
+def iqm(sorted_means):
+    """The interquartile mean of k sorted values, k a multiple of 4: the middle half's mean."""
+    k = len(sorted_means)
+    middle = sorted_means[k // 4:k - k // 4]
+    return sum(middle) / len(middle)
+
+
+def test_ppo_population_solves_cartpole_with_default_settings(tmp_path):
     """A fraction of seeds, never one seed's outcome: bits differ between machines' BLAS kernels
-    (shared/NUMBA-NOTES.md). PPO CartPole's defaults solved 16 of 16 seeds on the dev machine."""
-    means = []
-    for seed in (1, 2, 3):
-        result = cli("ppo", "CartPole", "--seed", str(seed), "--run-name", f"ppo{seed}", cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
-        means += _evals(result.stdout)
-    assert sum(m >= 475 for m in means) >= 2, means
+    (shared/NUMBA-NOTES.md). Measured over seeds 1-32 (rl/defaults.py): 30/32 solved under
+    OpenBLAS's Haswell kernels, 29/32 under SkylakeX's; seeds 1-8: 8/8 and 7/8."""
+    means = population_means(cli("ppo", "CartPole", "--num-seeds", "8", cwd=tmp_path), 8)
+    assert sum(m >= 475 for m in means) >= 6 and iqm(means) >= 450, means
 
 
 def test_dqn_population_learns_cartpole_with_default_settings(tmp_path):

@@ -18,7 +18,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 import gymnasium as gym
 
-from autodiff.backend.cpu import keep_freed_memory_in_the_heap
+from numbarl.malloc import keep_freed_memory_in_the_heap
 
 from .cuda_driver import CudaDriver, cuda_available
 from .driver import LIMITS, load_driver, pack_params

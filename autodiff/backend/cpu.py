@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
-
 import numba
 import numpy as np
+
+from numbarl.malloc import keep_freed_memory_in_the_heap
 
 from . import Backend
 
@@ -20,26 +18,6 @@ def _is_basic_index(index) -> bool:
     """True when numpy indexing makes a view, so no position can be selected twice."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
-
-
-def keep_freed_memory_in_the_heap():
-    """glibc hands freed blocks over 128 KiB back to the OS and page-faults them in again on the
-    next allocation, about 250 us per MB: at batch 4,096 that doubled a PPO update (measured in
-    scripts/bench_autodiff.py), and it made the copies a batched env step returns at N = 65,536 cost
-    more than the physics. Raising the thresholds lets numpy's temporaries reuse heap memory.
-    Process-wide and idempotent; set NUMBARL_MALLOC_TUNING=0 to leave malloc as it is."""
-    if os.environ.get("NUMBARL_MALLOC_TUNING", "1") == "0":
-        return
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to tune
-        return
-    if mallopt is not None:
-        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        mallopt(M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest allowed value on 64-bit
-        mallopt(M_TRIM_THRESHOLD, 1 << 30)
 
 
 @numba.njit(cache=True, error_model="numpy")

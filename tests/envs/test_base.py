@@ -328,3 +328,16 @@ def test_a_population_env_steps_each_block_as_its_own_env():
         out, single = both.step(actions), alone.step(actions[4:8])
         for a, b in zip(out[:4], single[:4]):
             np.testing.assert_array_equal(a[4:8], b)
+
+
+def test_importing_envs_loads_no_autodiff_module():
+    """envs stands on numba, numpy and gymnasium alone; the allocator tuning both packages want
+    lives in numbarl.malloc."""
+    import subprocess
+    import sys
+
+    code = ("import sys, envs; envs.make('CartPole', num_envs=2).reset(seed=0); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('autodiff', 'algos', 'rl')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

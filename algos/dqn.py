@@ -18,8 +18,7 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from . import Divergence, env_actions, seeds_of, to_host
-from .ppo import log_episodes
+from .common import Divergence, EpisodeLog, env_actions, seeds_of, to_host
 from .replay import ReplayBuffer
 
 
@@ -205,6 +204,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 "replay_buffer": buffer.state_dict() if args.checkpoint_replay_buffer else None}
 
     start, start_step = time.perf_counter(), global_step
+    episodes = EpisodeLog(env, log, n)  # from a GPU env, episodes cross to the host once a round
     copied_at = None  # the optimizer step at which the target last copied the Q-network
     while global_step < args.total_timesteps:
         # -- act: epsilon-greedy over the Q-network, each agent with its own draws ---------------------
@@ -221,12 +221,13 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                    per_agent(terminated), per_agent(truncated), final)
         obs = next_obs
         previous, global_step = global_step, global_step + n
-        log_episodes(info, log, global_step, n)
+        episodes.add(info, global_step)
 
         # -- learn: rounds of TD updates against the target network ---------------------------------
         learned = global_step > args.learning_starts and buffer.size >= args.batch_size and \
             _crossed(previous, global_step, args.train_frequency)
         if learned:
+            episodes.flush()
             good = diverged.keep(optimizer)
             for _ in range(args.gradient_steps):
                 b_obs, b_actions, b_rewards, b_next, b_dones = buffer.sample(args.batch_size, rng)
@@ -264,6 +265,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         # After the target update: a snapshot taken here resumes exactly where this step ends.
         if learned and callback is not None and callback(global_step, snapshot) is False:
             break
+    episodes.flush()
     if callback is not None:
         callback(global_step, snapshot)
     q_network.diverged = diverged.at

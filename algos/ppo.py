@@ -13,13 +13,12 @@ import math
 import time
 from dataclasses import dataclass
 
-import gymnasium as gym
-
 import autodiff as ad
 from autodiff import nn, optim
-from autodiff.distributions import Categorical, Normal
 
-from . import Divergence, env_actions, on_device, seeds_of, to_host
+from .actor_critic import Heads, clipped_loss, log_update, update
+from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, observers, on_device,
+                     restore, seeds_of)
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -106,50 +105,6 @@ class Args:
         if self.shared_network and not self.hidden_sizes:
             raise ValueError("shared_network needs at least one hidden layer for actor and critic to share; "
                              "give hidden_sizes")
-
-
-class Heads:
-    """What PPO's agents share (this one and the recurrent one in algos/rppo.py): the action
-    distribution from the actor's output, the value from the critic's, and the action space
-    bookkeeping. A subclass sets `self.actor` and `self.critic` after `_action_space()`."""
-
-    def _action_space(self, action_space, device):
-        """Set up discrete or continuous actions; returns the actor's output size."""
-        self.discrete = isinstance(action_space, gym.spaces.Discrete)
-        n_out = int(action_space.n) if self.discrete else int(action_space.shape[0])
-        if not self.discrete:
-            self.actor_logstd = nn.Parameter(ad.zeros(1, n_out, device=device))
-            self.low, self.high = action_space.low, action_space.high
-        return n_out
-
-    def to_env(self, action):
-        """Continuous actions are sampled unbounded (so log-probs stay exact) and clipped to the
-        action space only when sent to the env."""
-        return action if self.discrete else action.clamp(self.low, self.high)
-
-    def value(self, x):
-        return self.critic(x).squeeze(-1)
-
-    def dist(self, x):
-        out = self.actor(x)
-        if self.discrete:
-            return Categorical(logits=out)
-        std = self.actor_logstd.exp()  # (1, A), or (K, 1, A) for a stack: each agent's over its batch
-        if std.ndim == 3 and out.ndim > 3:
-            std = std.reshape((std.shape[0],) + (1,) * (out.ndim - 2) + (std.shape[-1],))
-        return Normal(out, std)
-
-    def dist_value(self, x):
-        """The action distribution and the value of the same observations."""
-        return self.dist(x), self.value(x)
-
-    def log_prob(self, dist, actions):
-        """The log-probability of each sub-env's action (summed over a continuous action's axes)."""
-        return dist.log_prob(actions) if self.discrete else dist.log_prob(actions).sum(-1)
-
-    def log_prob_entropy(self, dist, actions):
-        entropy = dist.entropy() if self.discrete else dist.entropy().sum(-1)
-        return self.log_prob(dist, actions), entropy
 
 
 class Agent(Heads, nn.Module):
@@ -293,11 +248,8 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 terminated, truncated = per_agent(terminated), per_agent(truncated)
                 if reward_scaler is not None:
                     reward = reward_scaler(reward, terminated | truncated)
-                if on_device(env) or truncated.any():  # on the GPU: no host check, the mask does it
-                    # The episode was cut by the time limit, not ended: its last reward is followed
-                    # by the value of the state it was cut in.
-                    final = observe(info["final_obs"])
-                    reward = ad.where(truncated, reward + args.gamma * agent.value(final), reward)
+                reward = bootstrap_truncated(reward, truncated, args.gamma,
+                                             lambda: agent.value(observe(info["final_obs"])), on_device(env))
                 buf.rewards[:, step] = reward
                 buf.dones[:, step] = (terminated | truncated).float()
                 episodes.add(info, global_step)
@@ -327,167 +279,3 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             break
     agent.diverged = diverged.at
     return agent, obs_norm
-
-
-def update(args, optimizer, params, diverged, orders, size, minibatch, minibatch_loss, step):
-    """PPO's update of a population (ppo's and rppo's): per epoch, minibatches `begin` = 0,
-    `minibatch`, ... < `size` of that epoch's (K, size) order, each `minibatch_loss(order, begin)
-    -> (K losses, stats)`, one Adam step for the agents still updating. An agent whose last
-    approximate KL of an epoch exceeds target_kl stops for this update (the others go on); one
-    whose loss is not finite is put back and frozen (Divergence).
-
-    The orders of all epochs are drawn before the update, so an agent that stops early has drawn
-    from its stream what the run of its seed alone draws. Returns each agent's last losses and
-    statistics (numpy, (K,)) and every minibatch's clip fractions with the agents that stepped."""
-    good = diverged.keep(optimizer)
-    stepping = list(diverged.active)
-    clipfracs, final = [], None
-    for order in orders:
-        for begin in range(0, size, minibatch):
-            loss, stats = minibatch_loss(order, begin)
-            clipfracs.append((stats["clipfrac"], stepping))
-            optimizer.zero_grad()
-            loss.sum().backward()  # agents share no parameter: each gets its own loss's gradient
-            optim.clip_grad_norm_(params, args.max_grad_norm)
-            optimizer.step(stepping)
-        if args.target_kl is not None:
-            final = _final_stats(final, loss, stats, stepping)
-            stepping = [s and not final["approx_kl"][a] > args.target_kl for a, s in enumerate(stepping)]
-            if not any(stepping):
-                break
-    final = final or _final_stats(None, loss, stats, stepping)
-    diverged.check(final["loss"], step, optimizer, good, "PPO")
-    return final, clipfracs
-
-
-def _final_stats(final, loss, stats, rows):
-    """The loss and statistics (numpy, per agent) each agent ended its update with: rows where
-    `rows` is true take this epoch's; an agent that stopped early keeps those of the epoch it
-    stopped in, as the run of its seed alone logs them."""
-    now = {"loss": loss.numpy(), **{name: value.numpy() for name, value in stats.items()}}
-    if final is not None:
-        for name, value in final.items():
-            value[rows] = now[name][rows]
-        return final
-    return now
-
-
-def observers(args, obs_dim, obs_norm, models=None):
-    """(as_batch, observe): raw env observations as a float32 (num_envs, obs_dim) tensor on the
-    device, or (models, num_envs, obs_dim) for a population, and the same normalised when
-    observation normalisation is on."""
-    shape = (args.num_envs, obs_dim) if models is None else (models, args.num_envs, obs_dim)
-
-    def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(shape)
-
-    def observe(raw):
-        o = as_batch(raw)
-        return obs_norm(o) if obs_norm is not None else o
-
-    return as_batch, observe
-
-
-def checkpoint(algo, global_step, iteration, raw_obs, env, rng, **parts):
-    """Everything needed to resume bit for bit: the parts' state dicts (None for parts that are
-    off), RNG and env state, counters and the observation the next step acts on."""
-    return {"algo": algo, "global_step": global_step, "iteration": iteration, "rng": rng.get_state(),
-            "env": env.get_state(), "next_obs": to_host(raw_obs),
-            **{name: None if part is None else part.state_dict() for name, part in parts.items()}}
-
-
-def restore(resume, env, rng, **parts):
-    """Load a snapshot's state into the training objects (None parts are off in this run); returns
-    (raw next observation, global step, first iteration to run)."""
-    for name, part in parts.items():
-        if part is not None:
-            part.load_state_dict(resume.get(name))  # .get: checkpoints from before a part existed
-    rng.set_state(resume["rng"])
-    env.set_state(resume["env"])
-    return resume["next_obs"], int(resume["global_step"]), int(resume["iteration"]) + 1
-
-
-def clipped_loss(args, newlogprob, entropy, newvalue, old_logprob, advantages, returns, old_values):
-    """PPO's loss on one minibatch: clipped surrogate, (clipped) value loss, entropy bonus.
-    Returns the loss and its parts (tensors, for logging). Every mean is over the last axis: a
-    population's (K, minibatch) inputs give K losses, each agent's own."""
-    logratio = newlogprob - old_logprob
-    ratio = logratio.exp()
-    with ad.no_grad():
-        approx_kl = ((ratio - 1) - logratio).mean(-1)  # Schulman's low-variance estimator
-        clipfrac = ((ratio - 1.0).abs() > args.clip_coef).float().mean(-1)
-    if args.norm_adv:
-        advantages = (advantages - advantages.mean(-1, keepdim=True)) / (advantages.std(-1, keepdim=True) + 1e-8)
-    pg_loss = ad.maximum(-advantages * ratio,
-                         -advantages * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean(-1)
-    if args.clip_vloss:
-        v_clipped = old_values + (newvalue - old_values).clamp(-args.clip_coef, args.clip_coef)
-        v_loss = 0.5 * ad.maximum((newvalue - returns) ** 2, (v_clipped - returns) ** 2).mean(-1)
-    else:
-        v_loss = 0.5 * ((newvalue - returns) ** 2).mean(-1)
-    entropy_loss = entropy.mean(-1)
-    # Without an entropy bonus its gradient is zero: leave it out of the graph (it is still logged).
-    loss = pg_loss - args.ent_coef * entropy_loss if args.ent_coef else pg_loss
-    loss = loss + v_loss * args.vf_coef
-    return loss, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy_loss,
-                  "approx_kl": approx_kl, "clipfrac": clipfrac}
-
-
-def log_update(log, optimizer, final, clipfracs, returns, values, step, sps):
-    """CleanRL's per-iteration metrics for each agent: `final` holds each agent's last losses
-    (numpy, (K,)), `clipfracs` each minibatch's (K,) clip fractions with the agents that were
-    stepping; `returns` and `values` are (K, batch). Only these figures leave the device, once per
-    iteration."""
-    var_y, var_residual = returns.var(-1).numpy(), (returns - values).var(-1).numpy()
-    fracs = [(c.numpy(), rows) for c, rows in clipfracs]
-    for a in range(len(var_y)):
-        log("charts/learning_rate", optimizer.lr, step, a)
-        for name in ("value_loss", "policy_loss", "entropy", "approx_kl"):
-            log(f"losses/{name}", float(final[name][a]), step, a)
-        mine = [float(c[a]) for c, rows in fracs if rows[a]]
-        if mine:  # none for an agent frozen after diverging
-            log("losses/clipfrac", sum(mine) / len(mine), step, a)
-        log("losses/explained_variance", float("nan") if var_y[a] == 0 else float(1 - var_residual[a] / var_y[a]),
-            step, a)
-        log("charts/SPS", int(sps), step, a)
-
-
-class EpisodeLog:
-    """Finished episodes' returns and lengths, for `log`. From a CPU env they are logged as they
-    finish; from a GPU env each step's totals and mask are copied on the device and cross to the
-    host together at `flush()`, once per iteration, so the rollout never waits for the host."""
-
-    def __init__(self, env, log, per_agent=None):
-        self.log, self.device, self.per_agent, self.pending = log, on_device(env), per_agent, []
-
-    def add(self, info, step):
-        if not self.device:
-            log_episodes(info, self.log, step, self.per_agent)
-            return
-        from autodiff.backend import get_backend
-
-        copy = get_backend("cuda").copy
-        self.pending.append((step, copy(info["episode"]["r"]), copy(info["episode"]["l"]), copy(info["_episode"])))
-
-    def flush(self):
-        for step, returns, lengths, mask in self.pending:
-            log_episodes({"episode": {"r": to_host(returns), "l": to_host(lengths)}, "_episode": to_host(mask)},
-                         self.log, step, self.per_agent)
-        self.pending.clear()
-
-
-def log_episodes(info, log, step, per_agent=None):
-    """Log the return and length of each episode that finished in this step; with `per_agent`
-    sub-envs per agent of a population, each under its agent (sub-env i is agent i // per_agent)."""
-    episode = info.get("episode")
-    if episode is None:
-        return
-    mask = info.get("_episode")
-    returns, lengths = to_host(episode["r"]), to_host(episode["l"])
-    index = range(len(returns))
-    if mask is not None:
-        index = [int(i) for i in ad.arange(len(returns))[ad.tensor(to_host(mask))].tolist()]
-    for i in index:
-        agent = 0 if per_agent is None else i // per_agent
-        log("charts/episodic_return", float(returns[i]), step, agent)
-        log("charts/episodic_length", int(lengths[i]), step, agent)

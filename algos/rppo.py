@@ -24,7 +24,10 @@ import numpy as np
 import autodiff as ad
 from autodiff import nn, optim
 
-from . import Divergence, env_actions, ppo, seeds_of, to_host
+from . import ppo
+from .actor_critic import Heads, clipped_loss, log_update, update
+from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, observers, restore,
+                     seeds_of, to_host)
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -79,7 +82,7 @@ class Core(nn.Module):
         return states[..., :self.hidden_size]
 
 
-class Agent(ppo.Heads, nn.Module):
+class Agent(Heads, nn.Module):
     """A recurrent core (encoder MLP -> GRU/LSTM) under linear actor and critic heads, PPO's
     initialisation on the linear layers and PyTorch's on the cell. With `shared_rnn` False the
     critic has a core of its own (as SB3-contrib's default), so value errors do not reshape the
@@ -207,12 +210,10 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
             reward = ad.tensor(reward, dtype="float32", device=args.device).reshape(k, n)
             if reward_scaler is not None:
                 reward = reward_scaler(reward, ad.tensor(terminated | truncated, device=args.device))
-            if truncated.any():
-                # Cut by the time limit: bootstrap from the value of the state it was cut in, seen
-                # with the memory the policy had then.
-                _, final, _ = agent.step(observe(info["final_obs"]), state)
-                reward = ad.where(ad.tensor(truncated, device=args.device),
-                                  reward + args.gamma * agent.value(final), reward)
+            # Cut by the time limit: bootstrap from the value of the state it was cut in, seen with
+            # the memory the policy had then (the flags are on the host already: no device check).
+            reward = bootstrap_truncated(reward, ad.tensor(truncated, device=args.device), args.gamma,
+                                         lambda: agent.value(agent.step(observe(info["final_obs"]), state)[1]), False)
             buf.rewards[:, step] = reward
             starts = terminated | truncated
             buf.dones[:, step] = ad.tensor(starts, device=args.device).float()
@@ -241,7 +242,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     buf = RecurrentRollout(args.num_steps, n, (obs_dim,), () if agent.discrete else env.single_action_space.shape,
                            "int64" if agent.discrete else "float32", agent.state_size, args.device, models=k)
 
-    as_batch, observe = ppo.observers(args, obs_dim, obs_norm, models=k)
+    as_batch, observe = observers(args, obs_dim, obs_norm, models=k)
 
     global_step, first_iteration, iteration = 0, 1, 0
     if resume is None:
@@ -251,7 +252,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         state = agent.initial_state(n, args.device)
         starts = np.ones((k, n), np.bool_)
     else:
-        raw_obs, global_step, first_iteration = ppo.restore(resume, env, rng, agent=agent, optimizer=optimizer,
+        raw_obs, global_step, first_iteration = restore(resume, env, rng, agent=agent, optimizer=optimizer,
                                                             schedule=schedule, obs_norm=obs_norm,
                                                             reward_scaler=reward_scaler, diverged=diverged)
         state = ad.tensor(resume["rnn_state"], device=args.device)
@@ -259,7 +260,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     next_obs = observe(raw_obs)
 
     def snapshot():
-        return {**ppo.checkpoint("rppo", global_step, iteration, raw_obs, env, rng, agent=agent, optimizer=optimizer,
+        return {**checkpoint("rppo", global_step, iteration, raw_obs, env, rng, agent=agent, optimizer=optimizer,
                                  schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler,
                                  diverged=diverged),
                 "rnn_state": state.numpy(), "starts": starts}
@@ -270,7 +271,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         episodes.add(info, global_step + (step + 1) * n)
 
     start, start_step = time.perf_counter(), global_step
-    episodes = ppo.EpisodeLog(env, log, n)
+    episodes = EpisodeLog(env, log, n)
     per_minibatch = n // args.num_minibatches
     agents = np.arange(k)[:, None, None]  # with (K, T, M) indices: agent k's own sub-envs
     times = np.arange(args.num_steps)[None, :, None]
@@ -297,14 +298,14 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                                            buf.starts[agents, times, mb[:, None, :]])
             dist = agent.dist(actor)
             newlogprob, entropy = agent.log_prob_entropy(dist, buf.actions[index])
-            return ppo.clipped_loss(args, newlogprob.reshape(k, -1), entropy.reshape(k, -1),
+            return clipped_loss(args, newlogprob.reshape(k, -1), entropy.reshape(k, -1),
                                     agent.value(critic).reshape(k, -1), seq(buf.logprobs), seq(advantages),
                                     seq(returns), seq(buf.values))
 
-        final, clipfracs = ppo.update(args, optimizer, params, diverged, orders, n, per_minibatch, minibatch_loss,
+        final, clipfracs = update(args, optimizer, params, diverged, orders, n, per_minibatch, minibatch_loss,
                                       global_step)
         episodes.flush()
-        ppo.log_update(log, optimizer, final, clipfracs, returns.reshape(k, -1), buf.flat("values"), global_step,
+        log_update(log, optimizer, final, clipfracs, returns.reshape(k, -1), buf.flat("values"), global_step,
                        k * (global_step - start_step) / (time.perf_counter() - start))
         if schedule is not None:
             schedule.step()

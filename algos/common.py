@@ -1,0 +1,157 @@
+"""What every algorithm here uses: its agents' seeds, actions and arrays between the env and the
+host, per-agent divergence handling, checkpoints and their restore, the truncation bootstrap and
+episode logging. One small module, so that no algorithm imports another's internals."""
+
+from __future__ import annotations
+
+import math
+
+import autodiff as ad
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss became NaN or infinite: training stops, and the last good checkpoint is kept."""
+
+
+def seeds_of(args) -> list:
+    """The seeds of a run's agents: seed, seed + 1, ... (one agent without num_seeds)."""
+    return [args.seed + k for k in range(getattr(args, "num_seeds", 1))]
+
+
+def on_device(env) -> bool:
+    """Whether `env` keeps its arrays on the GPU (envs.make(..., device="cuda"))."""
+    return getattr(env, "device", "cpu") == "cuda"
+
+
+def env_actions(env, actions):
+    """Actions as `env` takes them: the device array itself for a GPU env, numpy otherwise."""
+    return actions.data if on_device(env) and actions.device == "cuda" else actions.numpy()
+
+
+def to_host(array):
+    """A GPU array copied to the host (checkpoints, logging); anything else as it is."""
+    return array.copy_to_host() if hasattr(array, "copy_to_host") else array
+
+
+class Divergence:
+    """Per-agent NaN handling for a population: an agent whose loss becomes NaN or infinite is
+    put back to its parameters before the update and frozen (it acts on, but never steps again),
+    and reported; the others go on. A run of one agent stops instead (TrainingDiverged), keeping
+    its last good checkpoint."""
+
+    def __init__(self, models):
+        self.models = models
+        self.active = [True] * models
+        self.at = {}  # agent -> (step, what became non-finite)
+
+    def keep(self, optimizer):
+        """A copy of the parameters before an update (only worth it with agents to protect)."""
+        bk = optimizer.params[0]._backend
+        return bk.copy(optimizer.flat) if self.models > 1 else None
+
+    def check(self, losses, step, optimizer, good, algo):
+        bk = optimizer.params[0]._backend
+        for a, value in enumerate(losses):
+            if self.active[a] and not math.isfinite(float(value)):
+                if self.models == 1:
+                    raise TrainingDiverged(f"the {algo} loss became {float(value)} at step {step}")
+                self.active[a] = False
+                self.at[a] = (step, f"the {algo} loss became {float(value)}")
+                bk.setitem(optimizer.flat, a, bk.getitem(good, a))
+        if not any(self.active):
+            raise TrainingDiverged(f"the {algo} loss became non-finite for every agent by step {step}")
+
+    def state_dict(self):
+        return {"active": list(self.active), "at": {str(a): list(v) for a, v in self.at.items()}}
+
+    def load_state_dict(self, state):
+        if state:
+            self.active = [bool(a) for a in state["active"]]
+            self.at = {int(a): (int(v[0]), str(v[1])) for a, v in state["at"].items()}
+
+
+def observers(args, obs_dim, obs_norm, models=None):
+    """(as_batch, observe): raw env observations as a float32 (num_envs, obs_dim) tensor on the
+    device, or (models, num_envs, obs_dim) for a population, and the same normalised when
+    observation normalisation is on."""
+    shape = (args.num_envs, obs_dim) if models is None else (models, args.num_envs, obs_dim)
+
+    def as_batch(raw):
+        return ad.tensor(raw, dtype="float32", device=args.device).reshape(shape)
+
+    def observe(raw):
+        o = as_batch(raw)
+        return obs_norm(o) if obs_norm is not None else o
+
+    return as_batch, observe
+
+
+def checkpoint(algo, global_step, iteration, raw_obs, env, rng, **parts):
+    """Everything needed to resume bit for bit: the parts' state dicts (None for parts that are
+    off), RNG and env state, counters and the observation the next step acts on."""
+    return {"algo": algo, "global_step": global_step, "iteration": iteration, "rng": rng.get_state(),
+            "env": env.get_state(), "next_obs": to_host(raw_obs),
+            **{name: None if part is None else part.state_dict() for name, part in parts.items()}}
+
+
+def restore(resume, env, rng, **parts):
+    """Load a snapshot's state into the training objects (None parts are off in this run); returns
+    (raw next observation, global step, first iteration to run)."""
+    for name, part in parts.items():
+        if part is not None:
+            part.load_state_dict(resume.get(name))  # .get: checkpoints from before a part existed
+    rng.set_state(resume["rng"])
+    env.set_state(resume["env"])
+    return resume["next_obs"], int(resume["global_step"]), int(resume["iteration"]) + 1
+
+
+def bootstrap_truncated(reward, truncated, gamma, final_value, device_env):
+    """The reward of a step whose episode was cut by the time limit, not ended, followed by the
+    value of the state it was cut in: r + gamma V(final_obs) where `truncated`, r elsewhere (a
+    terminated episode is not bootstrapped). `final_value()` computes V(final_obs) for every
+    sub-env; on the CPU it runs only when some sub-env was cut, on the GPU always (no host check:
+    the mask does it, and the flags never leave the device)."""
+    if device_env or truncated.any():
+        reward = ad.where(truncated, reward + gamma * final_value(), reward)
+    return reward
+
+
+class EpisodeLog:
+    """Finished episodes' returns and lengths, for `log`. From a CPU env they are logged as they
+    finish; from a GPU env each step's totals and mask are copied on the device and cross to the
+    host together at `flush()`, once per iteration, so the rollout never waits for the host."""
+
+    def __init__(self, env, log, per_agent=None):
+        self.log, self.device, self.per_agent, self.pending = log, on_device(env), per_agent, []
+
+    def add(self, info, step):
+        if not self.device:
+            log_episodes(info, self.log, step, self.per_agent)
+            return
+        from autodiff.backend import get_backend
+
+        copy = get_backend("cuda").copy
+        self.pending.append((step, copy(info["episode"]["r"]), copy(info["episode"]["l"]), copy(info["_episode"])))
+
+    def flush(self):
+        for step, returns, lengths, mask in self.pending:
+            log_episodes({"episode": {"r": to_host(returns), "l": to_host(lengths)}, "_episode": to_host(mask)},
+                         self.log, step, self.per_agent)
+        self.pending.clear()
+
+
+def log_episodes(info, log, step, per_agent=None):
+    """Log the return and length of each episode that finished in this step; with `per_agent`
+    sub-envs per agent of a population, each under its agent (sub-env i is agent i // per_agent)."""
+    episode = info.get("episode")
+    if episode is None:
+        return
+    mask = info.get("_episode")
+    returns, lengths = to_host(episode["r"]), to_host(episode["l"])
+    index = range(len(returns))
+    if mask is not None:
+        index = [int(i) for i in ad.arange(len(returns))[ad.tensor(to_host(mask))].tolist()]
+    for i in index:
+        agent = 0 if per_agent is None else i // per_agent
+        log("charts/episodic_return", float(returns[i]), step, agent)
+        log("charts/episodic_length", int(lengths[i]), step, agent)

@@ -17,6 +17,7 @@ from .engine import backward, grad
 from .functional import (cat, clamp, gather, linear, log_softmax, logsumexp, matmul, maximum,
                          minimum, mse_loss, smooth_l1_loss, softmax, softplus, stack, where)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops import AxisError
 from .serialization import load, save
 from . import distributions, nn, optim
 
@@ -27,7 +28,7 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
     "rand", "randn", "randperm", "Generator", "manual_seed", "default_generator",
     "Function", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
-    "InPlaceError", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
+    "InPlaceError", "AxisError", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "where", "clamp", "gather", "linear", "matmul", "maximum", "minimum",
     "logsumexp", "softmax", "log_softmax", "softplus", "mse_loss", "smooth_l1_loss",
     "save", "load", "nn", "optim", "distributions", "float32", "float64",

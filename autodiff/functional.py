@@ -14,6 +14,25 @@ from .tensor import DEFAULT_DTYPE, Tensor, _NUMBER, _unwrap_index
 _CONSTANTS: dict = {}
 
 
+def _torch_names(fn):
+    """Also take PyTorch's `dim=` for numpy's `axis=` (the first axis-like parameter), so code
+    written either way runs: x.sum(dim=1) is x.sum(axis=1)."""
+    import functools
+    import inspect
+
+    names = [n for n in inspect.signature(fn).parameters if n in ("axis", "axes", "dim0")]
+
+    @functools.wraps(fn)
+    def wrapper(*args, dim=None, **kwargs):
+        if dim is not None:
+            if names[0] in kwargs:
+                raise TypeError(f"{fn.__name__}: got both dim= and {names[0]}=; give one")
+            kwargs[names[0]] = dim
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _lift(value, like: Tensor) -> Tensor:
     """A constant tensor for a Python number or array, on `like`'s device and (for numbers) dtype."""
     if isinstance(value, Tensor):
@@ -108,54 +127,68 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation=Non
 
 
 # -- reductions ------------------------------------------------------------------------------------------
+@_torch_names
 def sum(x: Tensor, axis=None, keepdim=False) -> Tensor:
     return ops.Sum.apply(x, axis, keepdim)
 
 
+@_torch_names
 def mean(x: Tensor, axis=None, keepdim=False) -> Tensor:
     return ops.Mean.apply(x, axis, keepdim)
 
 
+@_torch_names
 def var(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
-    count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops.axes_of(axis, x.ndim))
+    count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops.axes_of(axis, x.ndim, "var"))
     d = x - mean(x, axis, keepdim=True)
-    return sum(d * d, axis, keepdim) * (1.0 / (count - correction))
+    # No degrees of freedom left (one element, correction 1): NaN, as numpy and PyTorch give.
+    return sum(d * d, axis, keepdim) * (1.0 / (count - correction) if count > correction else float("nan"))
 
 
+@_torch_names
 def std(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
     return var(x, axis, keepdim, correction).sqrt()
 
 
+@_torch_names
 def max(x: Tensor, axis=None, keepdim=False) -> Tensor:
     return ops.Max.apply(x, axis, keepdim)
 
 
+@_torch_names
 def min(x: Tensor, axis=None, keepdim=False) -> Tensor:
     return -ops.Max.apply(-x, axis, keepdim)
 
 
+@_torch_names
 def logsumexp(x: Tensor, axis=None, keepdim=False) -> Tensor:
     """log(sum(exp(x))) without overflow: the max is subtracted first (and gets no gradient,
     since the result does not depend on it)."""
+    axes = ops.axes_of(axis, x.ndim, "logsumexp")
     m = max(x, axis, keepdim=True).detach()
+    # A row that is all -inf (fully masked logits) or holds +inf: shift by 0 there, so the result
+    # is -inf or +inf, as PyTorch's, instead of inf - inf = NaN.
+    m = where((m == m) & (m.abs() < float("inf")), m, 0.0)
     out = ((x - m).exp().sum(axis, keepdim=True)).log() + m
     if keepdim:
         return out
-    return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in ops.axes_of(axis, x.ndim)))
+    return out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
+@_torch_names
 def log_softmax(x: Tensor, axis=-1) -> Tensor:
-    return ops.LogSoftmax.apply(x, axis % x.ndim)
+    return ops.LogSoftmax.apply(x, ops.axis_of(axis, x.ndim, "log_softmax"))
 
 
+@_torch_names
 def softmax(x: Tensor, axis=-1) -> Tensor:
-    return log_softmax(x, axis).exp()
+    return ops.LogSoftmax.apply(x, ops.axis_of(axis, x.ndim, "softmax")).exp()
 
 
 def softplus(x: Tensor, beta=1.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, written so that large |x| neither overflows nor loses digits."""
     bx = x * beta if beta != 1.0 else x
-    out = bx.relu() + ((-bx.abs()).exp() + 1).log()
+    out = ops.Softplus.apply(bx)
     return out / beta if beta != 1.0 else out
 
 
@@ -193,31 +226,43 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 def permute(x: Tensor, *axes) -> Tensor:
     axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-    return ops.Permute.apply(x, tuple(a % x.ndim for a in axes))
+    checked = tuple(ops.axis_of(a, x.ndim, "permute") for a in axes)
+    if sorted(checked) != list(range(x.ndim)):
+        raise ops.AxisError(f"permute: the axes {tuple(axes)} must name each of the tensor's {x.ndim} axes once")
+    return ops.Permute.apply(x, checked)
 
 
 def transpose(x: Tensor, dim0=-2, dim1=-1) -> Tensor:
     axes = list(range(x.ndim))
+    dim0, dim1 = ops.axis_of(dim0, x.ndim, "transpose"), ops.axis_of(dim1, x.ndim, "transpose")
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return ops.Permute.apply(x, tuple(axes))
 
 
+@_torch_names
 def unsqueeze(x: Tensor, axis: int) -> Tensor:
-    axis = axis % (x.ndim + 1)
+    axis = ops.axis_of(axis, x.ndim, "unsqueeze", new=True)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
+@_torch_names
 def squeeze(x: Tensor, axis=None) -> Tensor:
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    axis = axis % x.ndim
+    axis = ops.axis_of(axis, x.ndim, "squeeze")
+    if x.ndim == 0:
+        return x
     if x.shape[axis] != 1:
         return x
     return reshape(x, x.shape[:axis] + x.shape[axis + 1:])
 
 
 def flatten(x: Tensor, start_dim=0, end_dim=-1) -> Tensor:
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    start, end = ops.axis_of(start_dim, x.ndim, "flatten"), ops.axis_of(end_dim, x.ndim, "flatten")
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    if start > end:
+        raise ops.AxisError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
@@ -227,16 +272,28 @@ def expand(x: Tensor, *shape) -> Tensor:
     return x if shape == x.shape else ops.Expand.apply(x, shape)
 
 
+@_torch_names
 def cat(tensors, axis=0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: needs at least one tensor")
+    ops.axis_of(axis, tensors[0].ndim, "cat")
     return ops.Cat.apply(axis, *tensors)
 
 
+@_torch_names
 def stack(tensors, axis=0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    axis = ops.axis_of(axis, tensors[0].ndim, "stack", new=True)
     return cat([unsqueeze(t, axis) for t in tensors], axis)
 
 
+@_torch_names
 def gather(x: Tensor, axis: int, index) -> Tensor:
     """take_along_axis(x, index, axis): `index` has x's number of dims (PyTorch's gather)."""
+    axis = ops.axis_of(axis, x.ndim, "gather")
     index = index.data if isinstance(index, Tensor) else x._backend.asarray(index)
     if index.ndim != x.ndim:
         raise ValueError(f"gather: index has {index.ndim} dims but the input of shape {x.shape} has "
@@ -248,8 +305,14 @@ def getitem(x: Tensor, index) -> Tensor:
     return ops.GetItem.apply(x, _unwrap_index(index))
 
 
-def argmax(x: Tensor, axis=None) -> Tensor:
-    return Tensor._make(x._backend.argmax(x.data, axis), x._backend)
+@_torch_names
+def argmax(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    if axis is not None:
+        axis = ops.axis_of(axis, x.ndim, "argmax")
+    out = Tensor._make(x._backend.argmax(x.data, axis), x._backend)
+    if keepdim:
+        return out.reshape(tuple(1 if axis is None or i == axis else n for i, n in enumerate(x.shape)))
+    return out
 
 
 # -- comparisons and logic (no gradient: boolean results) ------------------------------------------------------------

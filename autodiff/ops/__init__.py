@@ -13,18 +13,18 @@ gradients); the engine runs them with grad mode off unless `create_graph=True`. 
 
 from .base import Primitive
 from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, Huber, Log, Maximum, Minimum, Mul, Neg,
-                          Pow, PowScalar, Relu, ReluBackward, Sigmoid, SigmoidBackward, Sqrt, Sub, Tanh,
+                          Pow, PowScalar, Relu, ReluBackward, Sigmoid, SigmoidBackward, Softplus, Sqrt, Sub, Tanh,
                           TanhBackward, Where)
 from .linalg import Linear, MatMul
 from .recurrent import GRUGates, LSTMGates, RecurrentScan
 from .reduce import LogSoftmax, Max, Mean, Sum, Unreduce
 from .shape import (Cat, Expand, Gather, GetItem, IndexAdd, Permute, Reshape, ScatterAdd, SumTo,
-                    axes_of, unbroadcast)
+                    AxisError, axes_of, axis_of, unbroadcast)
 
 __all__ = [
     "Primitive", "Abs", "Add", "Cast", "Clamp", "Div", "Exp", "Huber", "Log", "Maximum", "Minimum", "Mul",
-    "Neg", "Pow", "PowScalar", "Relu", "ReluBackward", "Sigmoid", "SigmoidBackward", "Sqrt", "Sub", "Tanh",
+    "Neg", "Pow", "PowScalar", "Relu", "ReluBackward", "Sigmoid", "Softplus", "SigmoidBackward", "Sqrt", "Sub", "Tanh",
     "TanhBackward", "Where", "Linear", "MatMul", "LogSoftmax", "Max", "Mean", "Sum", "Unreduce",
     "GRUGates", "LSTMGates", "RecurrentScan", "Cat", "Expand", "Gather", "GetItem", "IndexAdd", "Permute", "Reshape", "ScatterAdd", "SumTo",
-    "axes_of", "unbroadcast",
+    "AxisError", "axes_of", "axis_of", "unbroadcast",
 ]

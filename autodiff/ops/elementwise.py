@@ -74,8 +74,13 @@ class Pow(Primitive):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if na else None
-        gb = unbroadcast(g * a ** b * a.log(), b.shape) if nb else None
+        from ..functional import where
+
+        # PyTorch's values where the formulas meet 0 * inf: d/da a^0 = 0 (also at a = 0), and
+        # d/db a^b = 0 at a = 0. The exponent and the log see safe stand-ins there, so no NaN
+        # enters the graph, and the second derivatives stay finite too.
+        ga = unbroadcast(g * b * a ** (where(b == 0, 1.0, b) - 1), a.shape) if na else None
+        gb = unbroadcast(g * a ** b * where(a == 0, 1.0, a).log(), b.shape) if nb else None
         return ga, gb
 
 
@@ -92,6 +97,8 @@ class PowScalar(Primitive):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         p = ctx.p
+        if p == 0:  # x ** 0 is 1 everywhere, 0 ** 0 included: no gradient (PyTorch's 0, not 0 * inf)
+            return g * 0.0, None
         if p == 2:
             return g * x * 2.0, None
         return g * PowScalar.apply(x, p - 1) * p, None
@@ -260,6 +267,30 @@ class Clamp(Primitive):
     @staticmethod
     def backward(ctx, g):
         return g * Tensor._make(ctx.mask, ctx.backend), None, None
+
+
+class Softplus(Primitive):
+    """log(1 + exp(x)) as relu(x) + log(1 + exp(-|x|)), which neither overflows nor loses digits;
+    its gradient is sigmoid(x) (0.5 at 0, as PyTorch's), where the composed form's would take
+    relu's and abs's one-sided 0 there. The gradient is an op, so it is twice differentiable."""
+
+    @staticmethod
+    def forward(ctx, x):
+        bk = ctx.backend
+        ctx.save_for_backward(x)
+        one = bk.scalar(1.0, x.dtype)
+        y = bk.exp(bk.neg(bk.abs(x.data)))
+        u = bk.add(y, one)
+        # log1p(y) from log: log(u) * y / (u - 1) corrects u's rounding (Goldberg 1991), and where
+        # u rounds to 1, log1p(y) is y itself (softplus(-50) = 1.9e-22, not 0).
+        small = bk.compare("eq", u, one)
+        log1p = bk.where(small, y, bk.div(bk.mul(bk.log(u), y), bk.where(small, one, bk.sub(u, one))))
+        return bk.add(bk.relu(x.data), log1p)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * Sigmoid.apply(x)
 
 
 class Huber(Primitive):

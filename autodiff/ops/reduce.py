@@ -48,7 +48,7 @@ class Mean(Primitive):
         count = 1
         for a in ctx.axes:
             count *= x.shape[a]
-        ctx.scale = 1.0 / count
+        ctx.scale = 1.0 / count if count else float("nan")  # the mean of nothing: NaN, as numpy's and PyTorch's
         return bk.mul(bk.sum(x.data, ctx.axes, keepdim), bk.scalar(ctx.scale, x.dtype))
 
     @staticmethod

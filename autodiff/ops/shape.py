@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import Tensor
 from .base import Primitive
 
@@ -11,12 +13,34 @@ def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
     return grad if grad.shape == shape else SumTo.apply(grad, shape)
 
 
-def axes_of(axis, ndim) -> tuple:
+class AxisError(IndexError, ValueError):
+    """An axis outside a tensor's dimensions. Both an IndexError (as PyTorch raises) and a
+    ValueError (numpy's AxisError is both too)."""
+
+
+def axis_of(axis, ndim, op=None, new=False) -> int:
+    """`axis` as a non-negative index of `ndim` dimensions; AxisError outside -ndim..ndim-1 (a
+    0-dimensional tensor takes -1 and 0, as in PyTorch, and they mean the tensor itself). With
+    `new`, the position of an axis to insert: -ndim-1..ndim."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op + ': ' if op else ''}an axis must be an integer, got {axis!r}")
+    span = ndim + 1 if new else max(ndim, 1)
+    if not -span <= axis < span:
+        where = "a new axis of" if new else "a"
+        raise AxisError(f"{op + ': ' if op else ''}axis {axis} is out of range for {where} tensor of {ndim} "
+                        f"dimension{'s' if ndim != 1 else ''}; valid axes: {-span} to {span - 1}")
+    return int(axis) % span
+
+
+def axes_of(axis, ndim, op=None) -> tuple:
+    """The sorted axes `axis` names (None: all), each checked by axis_of; repeats are refused."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, int):
-        axis = (axis,)
-    return tuple(sorted(a % ndim for a in axis))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    out = tuple(sorted(axis_of(a, ndim, op) for a in axes))
+    if len(set(out)) != len(out):
+        raise AxisError(f"{op + ': ' if op else ''}axis {axis} names an axis twice")
+    return out if ndim else ()
 
 
 def keepdim_shape(shape, axes) -> tuple:
@@ -82,7 +106,7 @@ class SumTo(Primitive):
 class Cat(Primitive):
     @staticmethod
     def forward(ctx, axis, *xs):
-        ctx.axis = axis % xs[0].ndim
+        ctx.axis = axis_of(axis, xs[0].ndim)
         ctx.sizes = [x.shape[ctx.axis] for x in xs]
         return ctx.backend.concatenate([x.data for x in xs], ctx.axis)
 

@@ -102,3 +102,134 @@ def test_comparisons_and_argmax_carry_no_gradient(rng):
     assert (x > 0).dtype == np.bool_ and not (x > 0).requires_grad
     np.testing.assert_array_equal(x.argmax(-1).numpy(), np.argmax(x.numpy(), -1))
     np.testing.assert_array_equal(((x > 0) & (x < 1)).numpy(), (x.numpy() > 0) & (x.numpy() < 1))
+
+
+# -- axes: every op that takes one refuses an axis outside the tensor's dimensions, as numpy does --------------
+_AXIS_OPS = {  # name: (op(x, axis), numpy's result, or None where numpy has no such op)
+    "sum": (lambda t, a: t.sum(a), lambda x, a: x.sum(a)),
+    "mean": (lambda t, a: t.mean(a), lambda x, a: x.mean(a)),
+    "var": (lambda t, a: t.var(a), lambda x, a: x.var(a, ddof=1)),
+    "std": (lambda t, a: t.std(a), lambda x, a: x.std(a, ddof=1)),
+    "max": (lambda t, a: t.max(a), lambda x, a: x.max(a)),
+    "min": (lambda t, a: t.min(a), lambda x, a: x.min(a)),
+    "argmax": (lambda t, a: t.argmax(a), lambda x, a: x.argmax(a)),
+    "logsumexp": (lambda t, a: t.logsumexp(a), lambda x, a: np_logsumexp(x, a)),
+    "softmax": (lambda t, a: t.softmax(a), lambda x, a: np.exp(x - np_logsumexp(x, a, True))),
+    "log_softmax": (lambda t, a: t.log_softmax(a), lambda x, a: x - np_logsumexp(x, a, True)),
+    "cat": (lambda t, a: ad.cat([t, t], a), lambda x, a: np.concatenate([x, x], a)),
+    "gather": (lambda t, a: t.gather(a, np.zeros((2, 3), np.int64)),
+               lambda x, a: np.take_along_axis(x, np.zeros((2, 3), np.int64), a)),
+    "squeeze": (lambda t, a: t.squeeze(a), lambda x, a: x if x.shape[a] != 1 else x.squeeze(a)),
+    "flatten": (lambda t, a: t.flatten(a), lambda x, a: x.reshape(x.shape[:a % 2] + (-1,))),
+    "transpose": (lambda t, a: t.transpose(a, 0), lambda x, a: np.swapaxes(x, a, 0)),
+}
+_NEW_AXIS_OPS = {  # ops that insert an axis: a 2-D tensor takes -3 to 2
+    "unsqueeze": (lambda t, a: t.unsqueeze(a), lambda x, a: np.expand_dims(x, a)),
+    "stack": (lambda t, a: ad.stack([t, t], a), lambda x, a: np.stack([x, x], a)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_AXIS_OPS) + sorted(_NEW_AXIS_OPS))
+def test_every_axis_is_checked_and_the_valid_ones_match_numpy(name, rng):
+    x = rng.standard_normal((2, 3))
+    op, reference = {**_AXIS_OPS, **_NEW_AXIS_OPS}[name]
+    span = 3 if name in _NEW_AXIS_OPS else 2
+    for axis in range(-span, span):
+        np.testing.assert_allclose(op(ad.tensor(x), axis).numpy(), reference(x, axis), rtol=1e-12,
+                                   err_msg=f"{name} axis {axis}")
+    for axis in (span, -span - 1, 7):
+        with pytest.raises(ad.AxisError, match=rf"axis {axis} is out of range for .*tensor of 2 dimensions; "
+                                               rf"valid axes: {-span} to {span - 1}"):
+            op(ad.tensor(x), axis)
+    assert issubclass(ad.AxisError, IndexError) and issubclass(ad.AxisError, ValueError)
+
+
+def test_axis_tuples_permute_and_flatten_are_checked():
+    x = ad.zeros(2, 3)
+    with pytest.raises(ad.AxisError, match="names an axis twice"):
+        x.sum((1, -1))
+    with pytest.raises(ad.AxisError, match="axis 2 is out of range"):
+        x.mean((0, 2))
+    with pytest.raises(ad.AxisError, match=r"must name each of the tensor's 2 axes once"):
+        x.permute(0, 0)
+    with pytest.raises(ad.AxisError, match="start_dim 1 comes after end_dim 0"):
+        x.flatten(1, 0)
+    with pytest.raises(TypeError, match="an axis must be an integer"):
+        x.sum(1.0)
+    scalar = ad.tensor(3.0)  # PyTorch's rule: a 0-dimensional tensor takes -1 and 0
+    assert float(scalar.sum(0)) == float(scalar.sum(-1)) == 3.0
+
+
+# -- PyTorch's dim= beside numpy's axis= ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(_AXIS_OPS) + sorted(_NEW_AXIS_OPS))
+def test_dim_is_axis(name, rng):
+    x = ad.tensor(rng.standard_normal((2, 3)))
+    by_axis = {"sum": lambda **k: x.sum(**k), "mean": lambda **k: x.mean(**k), "var": lambda **k: x.var(**k),
+               "std": lambda **k: x.std(**k), "max": lambda **k: x.max(**k), "min": lambda **k: x.min(**k),
+               "argmax": lambda **k: x.argmax(**k), "logsumexp": lambda **k: x.logsumexp(**k),
+               "softmax": lambda **k: x.softmax(**k), "log_softmax": lambda **k: x.log_softmax(**k),
+               "cat": lambda **k: ad.cat([x, x], **k), "stack": lambda **k: ad.stack([x, x], **k),
+               "gather": lambda **k: x.gather(index=np.zeros((2, 3), np.int64), **k),
+               "squeeze": lambda **k: x.squeeze(**k), "unsqueeze": lambda **k: x.unsqueeze(**k),
+               "flatten": None, "transpose": None}[name]
+    if by_axis is None:  # these take PyTorch's own names already (start_dim, dim0)
+        return
+    np.testing.assert_array_equal(by_axis(dim=1).numpy(), by_axis(axis=1).numpy())
+    with pytest.raises(TypeError, match="got both dim= and axis="):
+        by_axis(dim=1, axis=1)
+
+
+# -- edge values, against numpy and the rules PyTorch follows -------------------------------------------------
+def _grad(fn, *values):
+    leaves = [ad.tensor(np.asarray(v, np.float64), requires_grad=True) for v in values]
+    out = fn(*leaves)
+    out.sum().backward()
+    return out.numpy(), [t.grad.numpy() for t in leaves]
+
+
+def test_gradients_where_the_formulas_meet_zero():
+    # softplus' gradient is sigmoid everywhere, 0 included (parameters initialised to 0 are common)
+    x = np.array([0.0, -1e-12, 1e-12, -40.0, 40.0, 3.0])
+    out, (g,) = _grad(lambda t: t.softplus(), x)
+    np.testing.assert_allclose(out, np.logaddexp(0, x), rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(g, 1 / (1 + np.exp(-x)), rtol=1e-14)
+    # x ** 0 is constant: gradient 0, at 0 too; a ** b at a = 0: 0 for both, not nan / -inf
+    assert _grad(lambda t: t ** 0, [0.0, 2.0])[1][0].tolist() == [0.0, 0.0]
+    out, (ga, gb) = _grad(lambda a, b: a ** b, [0.0, 0.0, 2.0], [2.0, 0.0, 3.0])
+    np.testing.assert_array_equal(out, [0.0, 1.0, 8.0])
+    np.testing.assert_allclose(ga, [0.0, 0.0, 12.0])
+    np.testing.assert_allclose(gb, [0.0, 0.0, 8 * np.log(2.0)])
+    # the gradients of these at 0 are what they are in PyTorch: one-sided 0, or inf
+    for fn, expected in [(lambda t: t.relu(), 0.0), (lambda t: t.abs(), 0.0), (lambda t: t.sqrt(), np.inf),
+                         (lambda t: t.log(), np.inf), (lambda t: t.tanh(), 1.0), (lambda t: t.sigmoid(), 0.25)]:
+        assert _grad(fn, [0.0])[1][0][0] == expected
+
+
+def test_second_derivatives_at_zero_stay_finite():
+    for fn in (lambda t: t.softplus(), lambda t: t ** 2, lambda t: t ** ad.tensor(np.array([2.0, 0.5]))):
+        x = ad.tensor(np.array([0.0, 1.5]), requires_grad=True)
+        g, = ad.grad(fn(x).sum(), [x], create_graph=True)
+        gg, = ad.grad(g.sum(), [x])
+        assert np.isfinite(gg.numpy()).all()
+    x = ad.tensor(np.array([0.0, 1.5]), requires_grad=True)
+    g, = ad.grad(x.softplus().sum(), [x], create_graph=True)
+    s = 1 / (1 + np.exp(-x.numpy()))
+    np.testing.assert_allclose(ad.grad(g.sum(), [x])[0].numpy(), s * (1 - s), rtol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_one_element_empty_and_infinite_reductions_follow_numpy():
+    one, empty = np.array([3.0]), np.zeros(0)
+    for name, ours, theirs in [
+        ("var of one", ad.tensor(one).var(), np.var(one, ddof=1)),
+        ("std of one", ad.tensor(one).std(), np.std(one, ddof=1)),
+        ("mean of none", ad.tensor(empty).mean(), np.mean(empty)),
+        ("var of none", ad.tensor(empty).var(), np.var(empty, ddof=1)),
+        ("sum of none", ad.tensor(empty).sum(), np.sum(empty)),
+        ("means of empty rows", ad.zeros(2, 0).mean(1), np.zeros((2, 0)).mean(1)),
+    ]:
+        np.testing.assert_array_equal(ours.numpy(), theirs, err_msg=name)
+    rows = np.array([[-np.inf, -np.inf], [1.0, np.inf], [-np.inf, 2.0]])
+    np.testing.assert_array_equal(ad.tensor(rows).logsumexp(1).numpy(), np.logaddexp.reduce(rows, axis=1))
+    masked = ad.tensor(np.array([[-np.inf, 0.0], [-np.inf, -np.inf]]))
+    np.testing.assert_array_equal(masked.log_softmax(1).numpy()[0], [-np.inf, 0.0])

@@ -104,9 +104,15 @@ def _grad_of_graph(ctx, graph, inputs, g, n_rest):
     """Backward under create_graph: differentiate the op's graph form, so the result is itself a
     graph of the inputs."""
     from ..engine import grad
+    from .shape import Reshape
 
-    wanted = [t for t, need in zip(inputs, ctx.needs_input_grad) if need]
-    grads = iter(grad(graph(*inputs), wanted, g, create_graph=True, allow_unused=True))
+    # The graph runs on aliases of the inputs: its gradient with respect to an input must count
+    # only that input's direct uses here. Differentiated with respect to the inputs themselves, an
+    # input that also reaches another (the state h, which feeds gh = W_hh h too) would collect the
+    # other's path as well, and the outer backward adds that path again.
+    aliases = [Reshape.apply(t, t.shape) if need else t for t, need in zip(inputs, ctx.needs_input_grad)]
+    wanted = [t for t, need in zip(aliases, ctx.needs_input_grad) if need]
+    grads = iter(grad(graph(*aliases), wanted, g, create_graph=True, allow_unused=True))
     return tuple(next(grads) if need else None for need in ctx.needs_input_grad[:len(inputs)]) + (None,) * n_rest
 
 

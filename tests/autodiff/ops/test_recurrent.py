@@ -77,3 +77,40 @@ def test_scan_gradcheck_and_gradgradcheck(cell, rng):
 
     assert gradcheck(scan, inputs)
     assert gradgradcheck(scan, inputs)
+
+
+def _cells_as_used():
+    """Each recurrent op as the layers use it, the state feeding both its own input and the
+    hidden product (h -> W_hh h + b_hh -> gates <- h): name -> (f(x, h) -> a scalar, its module)."""
+    ad.manual_seed(0)
+    gru, lstm = ad.nn.GRUCell(2, 3, dtype=np.float64), ad.nn.LSTMCell(2, 3, dtype=np.float64)
+    gru_layer, lstm_layer = ad.nn.GRU(2, 3, dtype=np.float64), ad.nn.LSTM(2, 3, dtype=np.float64)
+    starts = np.zeros((3, 4), bool)
+    starts[1, 2] = True
+
+    def layer_in_two_chunks(layer, x, h):  # chunk 2 starts from chunk 1's last state
+        state = h if layer is gru_layer else (h, h * 0.5)
+        out1, state = layer(x[:2], state)
+        out2, _ = layer(x[2:], state, starts=starts)
+        return (out1 ** 2).sum() + (out2 ** 2).sum()
+
+    return {
+        "GRUCell": (lambda x, h: (gru(x[0], h) ** 2).sum(), gru),
+        "LSTMCell": (lambda x, h: (lstm(x[0], (h, h * 0.5))[0] ** 2).sum(), lstm),
+        "GRU over two chunks": (lambda x, h: layer_in_two_chunks(gru_layer, x, h), gru_layer),
+        "LSTM over two chunks": (lambda x, h: layer_in_two_chunks(lstm_layer, x, h), lstm_layer),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_cells_as_used()))
+def test_gradients_with_create_graph_are_the_first_order_ones(name, rng):
+    """Under create_graph an op differentiates its graph form; its gradient with respect to an
+    input must count only that input's own uses, even when the input also reaches another one."""
+    fn, module = _cells_as_used()[name]
+    x, h = leaf(rng, 5, 4, 2), leaf(rng, 4, 3)
+    inputs = [x, h] + module.parameters()  # a layer's weights reach both chunks
+    plain = ad.grad(fn(x, h), inputs)
+    graphed = ad.grad(fn(x, h), inputs, create_graph=True)
+    for a, b in zip(plain, graphed):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-12, atol=1e-14)
+    assert gradgradcheck(fn, [x, h])  # second derivatives against finite differences

@@ -125,6 +125,10 @@ class EpisodeLog:
         self.log, self.device, self.per_agent, self.pending = log, on_device(env), per_agent, []
 
     def add(self, info, step):
+        """The episodes that ended at `step`, from info["episode"] (an env made with
+        episode_statistics=True, or one wrapped in Gymnasium's RecordEpisodeStatistics)."""
+        if "episode" not in info:
+            return
         if not self.device:
             log_episodes(info, self.log, step, self.per_agent)
             return

@@ -160,7 +160,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     seeds = seeds_of(args)
     rng = ad.Generator(seeds, device=args.device)
     if env is None:
-        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds)
+        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds, episode_statistics=True)
     q_network, _ = build(args, env, models=k)
     target, _ = build(args, env, models=k)
     update_target(target, q_network, 1.0)

@@ -230,7 +230,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     seeds = seeds_of(args)
     rng = ad.Generator(seeds, device=args.device)
     if env is None:
-        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds)
+        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds, episode_statistics=True)
     agent, obs_norm = build(args, env, models=k)
     obs_dim = int(math.prod(env.single_observation_space.shape))
     params = agent.parameters()

@@ -101,7 +101,7 @@ class BatchedEnv(VectorEnv):
         raise NotImplementedError
 
     def __init__(self, num_envs: int = 1, device: str = "cpu", seed: int | None = None, copy: bool = True,
-                 max_episode_steps: int | None = None, **params):
+                 max_episode_steps: int | None = None, episode_statistics: bool = False, **params):
         name = type(self).__name__
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"{name}: num_envs must be a positive integer, got {num_envs!r}")
@@ -120,6 +120,10 @@ class BatchedEnv(VectorEnv):
                             f"valid: {', '.join(self.Params._fields)}")
         self.params = self.Params(**params)
         self.num_envs, self.device, self.copy = int(num_envs), device, copy
+        # info["episode"], the finished episodes' return and length, only when asked for (numbarl's
+        # algorithms ask): it is the key Gymnasium's RecordEpisodeStatistics writes, and refuses to
+        # find taken. The driver sums the returns either way, so asking costs nothing.
+        self.episode_statistics = bool(episode_statistics)
         self._max_steps = self._time_limit(self.max_episode_steps if max_episode_steps is None else max_episode_steps)
         self.single_observation_space, self.single_action_space = self.spaces(self.params)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -199,7 +203,7 @@ class BatchedEnv(VectorEnv):
         or a set reused once the caller holds none of them); with copy=False they are the env's
         own, overwritten by the next step. Where no episode ended, info is
         empty; otherwise it holds final_obs (rows where _final_obs is False hold the current
-        observation) and episode: r, l (0 where _episode is False)."""
+        observation) and, with episode_statistics, episode: r, l (0 where _episode is False)."""
         if self._needs_reset:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()")
         if self.device == "cuda":
@@ -220,8 +224,11 @@ class BatchedEnv(VectorEnv):
             self._check_actions(actions)  # says what is wrong
             raise ValueError(f"{type(self).__name__}: actions outside {self.single_action_space}")
         obs, reward, terminated, truncated, final_obs, done, done_return, done_length = outputs
-        info = {"final_obs": final_obs, "_final_obs": done, "episode": {"r": done_return, "l": done_length},
-                "_episode": done} if finished else {}
+        info = {}
+        if finished:
+            info = {"final_obs": final_obs, "_final_obs": done}
+            if self.episode_statistics:
+                info["episode"], info["_episode"] = {"r": done_return, "l": done_length}, done
         return obs, reward, terminated, truncated, info
 
     @property
@@ -272,12 +279,13 @@ class BatchedEnv(VectorEnv):
     def _step_cuda(self, actions):
         """One kernel launch and nothing copied to the host: the returned arrays and the info's
         are the env's own device arrays, valid until the next step. info always holds
-        final_obs, the episode totals and their mask (terminated | truncated), so that reading
-        them needs no check on the host."""
+        final_obs and its mask (terminated | truncated), and with episode_statistics the episode
+        totals, so that reading them needs no check on the host."""
         self._driver.step_all(actions, self.state, self.t, self.rng, self.ep_return, self._packed,
                               *(getattr(self, name) for name in _OUTPUTS))
-        info = {"final_obs": self._final_obs, "_final_obs": self._done,
-                "episode": {"r": self._done_return, "l": self._done_length}, "_episode": self._done}
+        info = {"final_obs": self._final_obs, "_final_obs": self._done}
+        if self.episode_statistics:
+            info["episode"], info["_episode"] = {"r": self._done_return, "l": self._done_length}, self._done
         return self._obs, self._reward, self._terminated, self._truncated, info
 
     def _step_adaptive(self, actions, args):

@@ -1,5 +1,6 @@
 """Any Gymnasium id as a batched env with numbarl's contract: same-step auto-reset, a dense
-`final_obs` array with its `_final_obs` mask, and episode statistics in `info["episode"]`."""
+`final_obs` array with its `_final_obs` mask, and with episode_statistics=True the statistics in
+`info["episode"]`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ class GymnasiumEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
-    def __init__(self, env_id: str, num_envs: int = 1, device: str = "cpu", seed: int | None = None, **kwargs):
+    def __init__(self, env_id: str, num_envs: int = 1, device: str = "cpu", seed: int | None = None,
+                 episode_statistics: bool = False, **kwargs):
         if device not in ("cpu", "auto"):
             raise ValueError(f"{env_id} runs through Gymnasium, on the CPU only; valid device: cpu")
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
@@ -27,7 +29,9 @@ class GymnasiumEnv(VectorEnv):
             inner.close()  # a vectorised entry point without same-step resets: use the generic one
             inner = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
                                  vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **kwargs)
-        self.env = gym.wrappers.vector.RecordEpisodeStatistics(inner)
+        # info["episode"] as numbarl's own envs write it: only when asked for
+        self.env = gym.wrappers.vector.RecordEpisodeStatistics(inner) if episode_statistics else inner
+        self.episode_statistics = bool(episode_statistics)
         self.env_id, self.num_envs, self.device, self.seed = env_id, int(num_envs), "cpu", seed
         self.single_observation_space = self.env.single_observation_space
         self.single_action_space = self.env.single_action_space

@@ -177,7 +177,7 @@ def run(algo, module, args, options) -> int:
     try:
         check_memory(module, args, args.env_id)
         env = envs.make(args.env_id, num_envs=args.num_envs * len(seeds), device=args.device,
-                        seed=seeds if population(module) else args.seed)
+                        seed=seeds if population(module) else args.seed, episode_statistics=True)
         module.build(args, env)  # the algorithm's own check that it can act in this env
     except (ValueError, KeyError, TypeError, ImportError) as e:
         raise ConfigError(str(e).strip("'\"")) from None

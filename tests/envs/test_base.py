@@ -8,7 +8,7 @@ import envs
 
 
 def cartpole(n=6, **kw):
-    env = envs.make("CartPole", num_envs=n, seed=0, **kw)
+    env = envs.make("CartPole", num_envs=n, seed=0, **{"episode_statistics": True, **kw})
     env.reset(seed=0)
     return env
 
@@ -341,3 +341,32 @@ def test_importing_envs_loads_no_autodiff_module():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_episode_statistics_only_when_asked_so_gymnasiums_wrapper_runs_unchanged():
+    """Client code written for gym.make_vec adds RecordEpisodeStatistics, which refuses an
+    info["episode"] it did not write: by default the env writes none, and the wrapper's figures
+    for each sub-env's first episode equal the ones the env writes when asked. (The wrapper
+    assumes next-step auto-reset: from the second episode on it drops each episode's first step
+    of a same-step env, so its lengths are one short.)"""
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    wrapped = RecordEpisodeStatistics(envs.make("CartPole", num_envs=4, seed=2))
+    ours = envs.make("CartPole", num_envs=4, seed=2, episode_statistics=True)
+    wrapped.reset(seed=2)
+    ours.reset(seed=2)
+    rng, compared, first = np.random.default_rng(5), 0, np.ones(4, bool)
+    for _ in range(200):
+        actions = rng.integers(0, 2, 4)
+        *_, info_w = wrapped.step(actions)
+        *_, info_o = ours.step(actions)
+        assert ("episode" in info_w) == ("episode" in info_o)
+        if "episode" in info_o:
+            np.testing.assert_array_equal(info_w["_episode"], info_o["_episode"])
+            done = info_o["_episode"] & first
+            first &= ~info_o["_episode"]
+            np.testing.assert_allclose(info_w["episode"]["r"][done], info_o["episode"]["r"][done])
+            np.testing.assert_array_equal(info_w["episode"]["l"][done], info_o["episode"]["l"][done])
+            compared += int(done.sum())
+    assert compared == 4
+    assert "episode" not in envs.make("CartPole", num_envs=2, max_episode_steps=1).reset(seed=0)[1]

@@ -16,7 +16,7 @@ def test_gymnasium_only_id_goes_through_the_adapter():
 
 
 def test_final_obs_is_dense_and_matches_the_episode_end():
-    env = envs.make("CartPole-v0", num_envs=3, seed=1)
+    env = envs.make("CartPole-v0", num_envs=3, seed=1, episode_statistics=True)
     env.reset(seed=1)
     for _ in range(200):
         obs, _, terminated, truncated, info = env.step(np.ones(3, np.int64))  # falls over quickly

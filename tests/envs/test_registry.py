@@ -84,7 +84,7 @@ def test_plugin_discovered_through_a_real_entry_point(tmp_path, monkeypatch, cle
     monkeypatch.delitem(sys.modules, "numbarl_gridwalk", raising=False)
     registry._discovered = False
     assert "GridWalk" in envs.list()
-    env = envs.make("GridWalk", num_envs=16, seed=0)
+    env = envs.make("GridWalk", num_envs=16, seed=0, episode_statistics=True)
     envs.check_env(env, steps=300)
     env.reset(seed=0)
     finished = np.zeros(16, bool)

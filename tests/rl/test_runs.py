@@ -240,18 +240,16 @@ def test_ppo_population_solves_cartpole_with_default_settings(tmp_path):
 
 
 def test_dqn_population_learns_cartpole_with_default_settings(tmp_path):
-    """Four DQN agents in one population run with the defaults. Measured with OpenBLAS's Haswell
-    kernels, 7 of 16 seeds solve and the IQM is 340 (rl/defaults.py): the test asks what holds
-    on every machine seen, a learning population, not the 15 of 16 the defaults still miss."""
-    result = cli("dqn", "CartPole", "--num-seeds", "4", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    means = sorted(_evals(result.stdout))
-    assert len(means) == 4 and "eval: IQM" in result.stdout and "over 4 seeds" in result.stdout
-    assert sum(means[1:3]) / 2 >= 200 and max(means) >= 475, result.stdout  # IQM of 4: the middle two
+    """Four DQN agents in one population run with the defaults. Measured over seeds 1-16
+    (rl/defaults.py): 14/16 solved under OpenBLAS's Haswell kernels, 13/16 under SkylakeX's, IQM
+    500 under both; seeds 1-4 solved 4 and 2 (118 and 131 for the others)."""
+    means = population_means(cli("dqn", "CartPole", "--num-seeds", "4", cwd=tmp_path), 4)
+    assert sum(m >= 475 for m in means) >= 2 and iqm(means) >= 200, means
 
 
 @pytest.mark.parametrize("env_id, solved", [("CartPoleNoVel", 475), ("MemoryCue", 0.95)])
-def test_recurrent_ppo_solves_partially_observed_envs_with_default_settings(env_id, solved, tmp_path):
-    result = cli("rppo", env_id, "--seed", "2", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert _evals(result.stdout)[0] >= solved, result.stdout
+def test_recurrent_ppo_population_solves_partially_observed_envs_with_default_settings(env_id, solved, tmp_path):
+    """Measured over seeds 1-32 (rl/defaults.py): CartPoleNoVel solved by 29/32 under Haswell's
+    kernels and SkylakeX's, seeds 1-4 by 4/4 under each."""
+    means = population_means(cli("rppo", env_id, "--num-seeds", "4", cwd=tmp_path), 4)
+    assert sum(m >= solved for m in means) >= 3, means

@@ -24,8 +24,8 @@ def random_actions(env, rng):
 def test_kernels_match_the_cpu_driver(name, rng):
     # A short time limit makes truncations; CartPole-like envs also terminate within it.
     extra = {"min_length": 2, "max_length": 6} if name == "MemoryCue" else {"max_episode_steps": 9}
-    gpu = envs.make(name, num_envs=N, device="cuda", seed=5, **extra)
-    cpu = envs.make(name, num_envs=N, device="cpu", seed=5, **extra)
+    gpu = envs.make(name, num_envs=N, device="cuda", seed=5, episode_statistics=True, **extra)
+    cpu = envs.make(name, num_envs=N, device="cpu", seed=5, episode_statistics=True, **extra)
     assert gpu.device == "cuda"
     obs_g, _ = gpu.reset(seed=3)
     obs_c, _ = cpu.reset(seed=3)

@@ -145,7 +145,7 @@ def populations(args, env, logdir):
           f"{'K SB3 s':>9} {'PureJaxRL s':>11} {'vs numbarl':>10} {'vs SB3':>7} {'vs PJ':>6}")
     for case in args.only:
         algo, ours_env, sb3_env, _ = CASES[case]
-        single_runs = {}
+        single_runs, sb3_runs = {}, {}
         for k in args.k:
             pop_s, solved = timed_population([sys.executable, "-m", "rl.train", algo, ours_env, "--num-seeds",
                                               str(k), "--seed", "1", "--logdir", logdir], env)
@@ -158,8 +158,10 @@ def populations(args, env, logdir):
             seq_s = scale * sum(single_runs[s] for s in seeds)
             sb3_s = float("nan")
             if not args.no_sb3:
-                sb3_s = scale * sum(timed([sys.executable, "-c", SB3_SCRIPT, algo, sb3_env, str(s)], env)[0]
-                                    for s in seeds)
+                for seed in seeds:
+                    if seed not in sb3_runs:
+                        sb3_runs[seed] = timed([sys.executable, "-c", SB3_SCRIPT, algo, sb3_env, str(seed)], env)[0]
+                sb3_s = scale * sum(sb3_runs[s] for s in seeds)
             pj = purejaxrl(k, env) if case == "ppo-CartPole" else None
             pj_s = pj[0] if pj else float("nan")
             print(f"{case:<13} {k:>3} {pop_s:>12.1f} {pop_s / k:>9.2f} {solved:>3}/{k:<2} {mark + f'{seq_s:.1f}':>11} "

@@ -147,10 +147,7 @@ class EpisodeLog:
 def log_episodes(info, log, step, per_agent=None):
     """Log the return and length of each episode that finished in this step; with `per_agent`
     sub-envs per agent of a population, each under its agent (sub-env i is agent i // per_agent)."""
-    episode = info.get("episode")
-    if episode is None:
-        return
-    mask = info.get("_episode")
+    episode, mask = info["episode"], info.get("_episode")
     returns, lengths = to_host(episode["r"]), to_host(episode["l"])
     index = range(len(returns))
     if mask is not None:

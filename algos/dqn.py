@@ -23,7 +23,6 @@ from .replay import ReplayBuffer
 
 
 MODEL = "q_network"  # the checkpoint entry holding the acting network (for python -m rl.evaluate)
-POPULATIONS = True  # train() takes num_seeds, and its networks a leading agent axis
 
 
 @dataclass

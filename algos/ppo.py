@@ -24,7 +24,6 @@ from .rollout import RolloutBuffer, compute_gae
 
 
 MODEL = "agent"  # the checkpoint entry holding the acting network (for python -m rl.evaluate)
-POPULATIONS = True  # train() takes num_seeds, and its networks a leading agent axis
 
 
 @dataclass

@@ -32,7 +32,6 @@ from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
 MODEL = "agent"
-POPULATIONS = True  # train() takes num_seeds, and its networks a leading agent axis
 
 
 @dataclass

@@ -9,7 +9,7 @@ TUNED = {
     # minibatches of 1,024 and a higher learning rate: 960 updates where the Zoo's needs 3,900.
     # Measured (2026-12-03, dev-2c, one population run of seeds 1-32 per BLAS kernel,
     # deterministic 100-episode means): solved (>= 475) by 31/32 under OpenBLAS's Haswell kernels
-    # and 31/32 under SkylakeX's (the failures 467.5 and 441), IQM 500 [500, 500] under both.
+    # and 31/32 under SkylakeX's (the failures 247.9 and 467.5), IQM 500 [500, 500] under both.
     # The former 16 x 64 steps in one minibatch: 30/32 and 29/32 (failures at 145-211); with
     # gae_lambda 0.9 and clip 0.25 31/32 and 29/32; 12 epochs 30/32; 150k steps 29/32 and 30/32;
     # ent_coef 0.01 27/32 (all Haswell unless two figures). (2026-12-01/02, one kernel, 16 seeds:)

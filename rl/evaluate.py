@@ -84,9 +84,9 @@ def _episodes(act, env_id, episodes, seed, device, max_envs, models):
 
 
 def load_run(run_dir, seed=None):
-    """The Args, the rebuilt networks' policy and the checkpoint of a run directory. For a
-    population run (and any run of an algorithm that trains populations) the policy takes
-    (K, n, ...) observations; `seed` picks one agent of a population (K = 1), None keeps all."""
+    """The Args, the rebuilt networks' policy and the checkpoint of a run directory. Every
+    algorithm trains populations, so the policy takes (K, n, ...) observations; `seed` picks one
+    agent of the population (K = 1), None keeps all."""
     config_path = os.path.join(run_dir, "config.json")
     checkpoint_path = os.path.join(run_dir, CHECKPOINT)
     if not os.path.isfile(config_path) or not os.path.isfile(checkpoint_path):
@@ -101,14 +101,6 @@ def load_run(run_dir, seed=None):
     import envs
 
     probe = envs.make(args.env_id, num_envs=1, device=args.device, seed=args.seed)
-    if not population(module):
-        if seed is not None and seed != args.seed:
-            raise ConfigError(f"{run_dir} trained one agent, with seed {args.seed}, not {seed}")
-        model, obs_norm = module.build(args, probe)
-        model.load_state_dict(state[module.MODEL])
-        if obs_norm is not None and state.get("obs_norm") is not None:
-            obs_norm.load_state_dict(state["obs_norm"])
-        return args, module.policy(model, obs_norm), state
     seeds = seeds_of(args)
     if seed is not None and seed not in seeds:
         raise ConfigError(f"seed {seed} is not in the population of {run_dir}; its seeds are "
@@ -121,11 +113,6 @@ def load_run(run_dir, seed=None):
         obs_norm.load_state_dict({name: value[rows] for name, value in state["obs_norm"].items()})
     args.seed, args.num_seeds = chosen[0], len(chosen)
     return args, module.policy(model, obs_norm), state
-
-
-def population(module) -> bool:
-    """Whether the algorithm trains populations (its networks take a leading agent axis)."""
-    return getattr(module, "POPULATIONS", False)
 
 
 def eval_seeds(args) -> list:
@@ -147,7 +134,7 @@ def _renderable(env_id) -> str:
     return gym_id
 
 
-def render_episode(act, env_id, path, seed=0, population=False):
+def render_episode(act, env_id, path, seed=0):
     """Write one episode of the policy as an animated GIF, rendered by Gymnasium's own env
     (same dynamics) and encoded by Pillow: `pip install -e '.[render]'`."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen: no display, no warnings about one
@@ -167,7 +154,7 @@ def render_episode(act, env_id, path, seed=0, population=False):
         act.reset(1)
     done = False
     while not done:
-        action = act(ad.tensor(obs[None, None] if population else obs[None])).numpy().reshape(-1)
+        action = act(ad.tensor(obs[None, None])).numpy().reshape(-1)  # one agent's one sub-env
         action = action[0] if discrete else action
         obs, _, terminated, truncated, _ = env.step(action)
         frames.append(env.render())
@@ -191,25 +178,18 @@ def main(argv=None) -> int:
     try:
         if ns.episodes <= 0:
             raise ConfigError(f"--episodes must be positive, got {ns.episodes}")
-        args, act, state = load_run(ns.run_dir, ns.seed)
-        module = importlib.import_module(ALGOS[str(state["algo"])])
+        args, act, _ = load_run(ns.run_dir, ns.seed)
         if ns.render:
             _renderable(args.env_id)  # before the evaluation, not after it
-        if population(module):
-            seeds = eval_seeds(args) if ns.episode_seed is None else \
-                [ns.episode_seed + k for k in range(args.num_seeds)]
-            per_agent = evaluate(act, args.env_id, ns.episodes, seeds, args.device)
-            report([r for r, _ in per_agent], seeds_of(args), args.env_id)
-        else:
-            seed = args.seed + 10_000 if ns.episode_seed is None else ns.episode_seed
-            returns, _ = evaluate(act, args.env_id, ns.episodes, seed, args.device)
-            report([returns], [args.seed], args.env_id)
+        seeds = eval_seeds(args) if ns.episode_seed is None else \
+            [ns.episode_seed + k for k in range(args.num_seeds)]
+        per_agent = evaluate(act, args.env_id, ns.episodes, seeds, args.device)
+        report([r for r, _ in per_agent], seeds_of(args), args.env_id)
         if ns.render:
-            if population(module) and args.num_seeds > 1:
+            if args.num_seeds > 1:
                 args, act, _ = load_run(ns.run_dir, args.seed)  # the first agent's episode
             path = render_episode(act, args.env_id, os.path.join(ns.run_dir, "episode.gif"),
-                                  args.seed + 10_000 if ns.episode_seed is None else ns.episode_seed,
-                                  population(module))
+                                  args.seed + 10_000 if ns.episode_seed is None else ns.episode_seed)
             print(f"episode written to {path}")
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -25,7 +25,7 @@ import time
 import autodiff as ad
 
 from .config import ConfigError, build_parser, defaults_for, load_toml, resolve
-from .evaluate import ALGOS, CHECKPOINT, eval_seeds, evaluate, population, report, seeds_of
+from .evaluate import ALGOS, CHECKPOINT, eval_seeds, evaluate, report, seeds_of
 from .monitor import Monitor
 
 
@@ -74,7 +74,7 @@ def parse(argv):
         config_file = {**resumed["args"], **(config_file or {})}
         config_file.pop("env_id", None)
     args = resolve(module.Args, algo, env, ns, config_file)
-    if run["resume"] and getattr(args, "num_seeds", 1) != resumed["args"].get("num_seeds", 1):
+    if run["resume"] and args.num_seeds != resumed["args"].get("num_seeds", 1):
         raise ConfigError(f"{run['resume']} trained {resumed['args'].get('num_seeds', 1)} seeds, not "
                           f"{args.num_seeds}; resume it with --num-seeds {resumed['args'].get('num_seeds', 1)}")
     return algo, module, args, run
@@ -150,22 +150,18 @@ def _free_memory(device) -> int | None:
         return None
 
 
-def check_memory(module, args, env_id):
-    """Refuse, in one sentence, a run whose arrays cannot fit, before any is allocated."""
+def check_memory(module, args, env):
+    """Refuse, in one sentence, a run whose rollouts or replay buffers cannot fit, before any is
+    allocated (the env, made first, tells the sizes)."""
     import math
 
-    import envs
-
-    probe = envs.make(env_id, num_envs=1)
-    obs_dim = int(math.prod(probe.single_observation_space.shape))
-    action_dim = int(math.prod(probe.single_action_space.shape or (1,)))
-    sub_envs = args.num_envs * getattr(args, "num_seeds", 1)
-    need = module.memory(args, obs_dim, action_dim) + sub_envs * (4 * obs_dim * 4 + 64)
+    obs_dim = int(math.prod(env.single_observation_space.shape))
+    action_dim = int(math.prod(env.single_action_space.shape or (1,)))
+    need = module.memory(args, obs_dim, action_dim) + env.num_envs * (4 * obs_dim * 4 + 64)
     free = _free_memory(args.device)
     if free is not None and need > 0.8 * free:
-        seeds = getattr(args, "num_seeds", 1)
-        raise ConfigError(f"{seeds} agent{'s' if seeds > 1 else ''} of {args.num_envs} sub-envs need about "
-                          f"{need / 2**30:,.1f} GiB, more than the {free / 2**30:,.1f} GiB free on the "
+        raise ConfigError(f"{args.num_seeds} agent{'s' if args.num_seeds > 1 else ''} of {args.num_envs} sub-envs "
+                          f"need about {need / 2**30:,.1f} GiB, more than the {free / 2**30:,.1f} GiB free on the "
                           f"{args.device}; train fewer seeds or sub-envs at once, or shrink the rollout "
                           "or replay buffer")
 
@@ -173,11 +169,11 @@ def check_memory(module, args, env_id):
 def run(algo, module, args, options) -> int:
     import envs
 
-    seeds = seeds_of(args) if population(module) else [args.seed]
+    seeds = seeds_of(args)
     try:
-        check_memory(module, args, args.env_id)
-        env = envs.make(args.env_id, num_envs=args.num_envs * len(seeds), device=args.device,
-                        seed=seeds if population(module) else args.seed, episode_statistics=True)
+        env = envs.make(args.env_id, num_envs=args.num_envs * len(seeds), device=args.device, seed=seeds,
+                        episode_statistics=True)
+        check_memory(module, args, env)
         module.build(args, env)  # the algorithm's own check that it can act in this env
     except (ValueError, KeyError, TypeError, ImportError) as e:
         raise ConfigError(str(e).strip("'\"")) from None
@@ -236,12 +232,8 @@ def run(algo, module, args, options) -> int:
               "and its evaluation is of those")
     if options["eval_episodes"]:
         act = module.policy(model, obs_norm)
-        if population(module):
-            returns = [r for r, _ in evaluate(act, args.env_id, options["eval_episodes"], eval_seeds(args),
-                                              device=args.device)]
-        else:
-            returns = [evaluate(act, args.env_id, options["eval_episodes"], seed=args.seed + 10_000,
-                                device=args.device)[0]]
+        returns = [r for r, _ in evaluate(act, args.env_id, options["eval_episodes"], eval_seeds(args),
+                                          device=args.device)]
         for writer, mean in zip(monitor.writers, report(returns, seeds, args.env_id)):
             writer.add_scalar("eval/mean_return", mean, monitor.step)
     monitor.each("close")

@@ -13,6 +13,24 @@ class TrainingDiverged(FloatingPointError):
     """A loss became NaN or infinite: training stops, and the last good checkpoint is kept."""
 
 
+def check_ranges(args, ranges: dict):
+    """Raise ValueError with one sentence naming the first setting outside its interval.
+    `ranges` maps a field to interval text, "(0, 1]" or "[0, inf)"; each entry of a tuple field
+    (layer sizes; empty is a linear network) is checked; None passes (optional settings such as
+    target_kl)."""
+    for name, text in ranges.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        low, high = (float(x) for x in text[1:-1].split(","))
+        for v in value if isinstance(value, tuple) else (value,):
+            if not (low < v if text[0] == "(" else low <= v) or not (v < high if text[-1] == ")" else v <= high):
+                what = "every entry of " + name if isinstance(value, tuple) else name
+                bound = ("positive" if text[0] == "(" and low == 0 else f"at least {low:g}") \
+                    if high == math.inf else f"in {text}"
+                raise ValueError(f"{what} must be {bound}, got {v}")
+
+
 def seeds_of(args) -> list:
     """The seeds of a run's agents: seed, seed + 1, ... (one agent without num_seeds)."""
     return [args.seed + k for k in range(getattr(args, "num_seeds", 1))]

@@ -18,7 +18,7 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from .common import Divergence, EpisodeLog, env_actions, seeds_of, to_host
+from .common import Divergence, EpisodeLog, check_ranges, env_actions, seeds_of, to_host
 from .replay import ReplayBuffer
 
 
@@ -78,24 +78,34 @@ class Args:
     num_seeds: int = 1
     """agents trained at once, with seeds seed ... seed + num_seeds - 1: agent k is the run with seed + k"""
 
+    # Settings outside these intervals cannot train (or cannot mean what they say).
+    RANGES = {"seed": "[0, inf)", "total_timesteps": "(0, inf)", "num_envs": "(0, inf)", "buffer_size": "(0, inf)",
+              "batch_size": "(0, inf)", "train_frequency": "(0, inf)", "gradient_steps": "(0, inf)",
+              "target_network_frequency": "(0, inf)", "num_seeds": "(0, inf)", "learning_rate": "(0, inf)",
+              "gamma": "(0, 1]", "tau": "(0, 1]", "start_e": "[0, 1]", "end_e": "[0, 1]",
+              "exploration_fraction": "(0, 1]", "learning_starts": "[0, inf)", "max_grad_norm": "(0, inf)",
+              "hidden_sizes": "(0, inf)"}
+
     def validate(self):
         """Raise ValueError with one sentence naming the first invalid setting."""
-        for name in ("total_timesteps", "num_envs", "buffer_size", "batch_size", "train_frequency",
-                     "gradient_steps", "target_network_frequency", "num_seeds"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 < self.tau <= 1:
-            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
-        if not 0 <= self.end_e <= self.start_e <= 1:
-            raise ValueError(f"exploration needs 0 <= end_e <= start_e <= 1, got {self.end_e} and {self.start_e}")
-        if not 0 < self.exploration_fraction <= 1:
-            raise ValueError(f"exploration_fraction must be in (0, 1], got {self.exploration_fraction}")
+        check_ranges(self, self.RANGES)
+        if self.end_e > self.start_e:
+            raise ValueError(f"exploration falls from start_e to end_e, so end_e ({self.end_e}) must not exceed "
+                             f"start_e ({self.start_e})")
+        if self.learning_starts >= self.total_timesteps:
+            raise ValueError(f"learning_starts ({self.learning_starts}) must be less than total_timesteps "
+                             f"({self.total_timesteps}), or the network never trains")
+        if self.batch_size > self.buffer_size:
+            raise ValueError(f"batch_size ({self.batch_size}) must not exceed buffer_size ({self.buffer_size})")
         if self.loss not in ("huber", "mse"):
             raise ValueError(f"unknown loss {self.loss!r}; valid: huber, mse")
         if self.activation not in ("relu", "tanh"):
             raise ValueError(f"unknown activation {self.activation!r}; valid: relu, tanh")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+
+    @property
+    def trained_timesteps(self) -> int:
+        """The steps each agent trains for: total_timesteps rounded up to whole steps of num_envs."""
+        return -(-self.total_timesteps // self.num_envs) * self.num_envs
 
 
 def epsilon(args: Args, step: int) -> float:

@@ -17,8 +17,8 @@ import autodiff as ad
 from autodiff import nn, optim
 
 from .actor_critic import Heads, clipped_loss, log_update, update
-from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, observers, on_device,
-                     restore, seeds_of)
+from .common import (Divergence, EpisodeLog, bootstrap_truncated, check_ranges, checkpoint, env_actions, observers,
+                     on_device, restore, seeds_of)
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -89,21 +89,28 @@ class Args:
     def num_iterations(self) -> int:
         return max(1, self.total_timesteps // self.batch_size)
 
+    # Settings outside these intervals cannot train (or cannot mean what they say).
+    RANGES = {"seed": "[0, inf)", "total_timesteps": "(0, inf)", "num_envs": "(0, inf)", "num_steps": "(0, inf)",
+              "num_minibatches": "(0, inf)", "update_epochs": "(0, inf)", "num_seeds": "(0, inf)",
+              "learning_rate": "(0, inf)", "gamma": "(0, 1]", "gae_lambda": "[0, 1]", "clip_coef": "(0, inf)",
+              "ent_coef": "[0, inf)", "vf_coef": "(0, inf)", "max_grad_norm": "(0, inf)", "target_kl": "(0, inf)",
+              "hidden_sizes": "(0, inf)"}
+
     def validate(self):
         """Raise ValueError with one sentence naming the first invalid setting."""
-        for name in ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs", "num_seeds"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        check_ranges(self, self.RANGES)
         if self.batch_size % self.num_minibatches:
             raise ValueError(f"the batch of num_envs x num_steps = {self.batch_size} does not split into "
                              f"{self.num_minibatches} equal minibatches; choose a divisor of {self.batch_size}")
-        if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
-            raise ValueError(f"gamma must be in (0, 1] and gae_lambda in [0, 1], got {self.gamma} and {self.gae_lambda}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.shared_network and not self.hidden_sizes:
             raise ValueError("shared_network needs at least one hidden layer for actor and critic to share; "
                              "give hidden_sizes")
+
+    @property
+    def trained_timesteps(self) -> int:
+        """The steps each agent trains for: total_timesteps rounded down to whole iterations (at
+        least one)."""
+        return self.num_iterations * self.batch_size
 
 
 class Agent(Heads, nn.Module):

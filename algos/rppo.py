@@ -47,6 +47,8 @@ class Args(ppo.Args):
     num_minibatches: int = 4
     """minibatches each rollout is split into, by sub-environment: each holds whole sequences"""
 
+    RANGES = {**ppo.Args.RANGES, "rnn_hidden_size": "(0, inf)"}
+
     def validate(self):
         if self.num_envs > 0 and self.num_minibatches > 0 and self.num_envs % self.num_minibatches:
             raise ValueError(f"recurrent minibatches hold whole sub-env sequences, so num_envs ({self.num_envs}) "
@@ -54,8 +56,6 @@ class Args(ppo.Args):
         super().validate()
         if self.rnn not in ("gru", "lstm"):
             raise ValueError(f"rnn must be gru or lstm, got {self.rnn!r}")
-        if self.rnn_hidden_size <= 0:
-            raise ValueError(f"rnn_hidden_size must be positive, got {self.rnn_hidden_size}")
         if self.shared_network:
             raise ValueError("shared_network is ppo's; rppo's actor and critic share their recurrent core "
                              "with shared_rnn")

@@ -49,10 +49,39 @@ def _parse_value(kind, optional, name):
         try:
             return kind(text)
         except ValueError:
+            # argparse names the flag itself ("argument --num-envs: ...")
             raise argparse.ArgumentTypeError(
-                f"--{name} expects {'an integer' if kind is int else 'a number' if kind is float else kind.__name__}"
+                f"expects {'an integer' if kind is int else 'a number' if kind is float else kind.__name__}"
                 f"{' or none' if optional else ''}, got {text!r}") from None
     return parse
+
+
+def closest_flag(given: str, flags) -> str | None:
+    """The flag a mistyped or abbreviated one most likely meant: `--lr` -> `--learning-rate` (the
+    initials of its words), `--learning-rat` -> `--learning-rate` (spelling)."""
+    import difflib
+
+    word = given.lstrip("-").split("=")[0]
+    names = [f for f in flags if f.startswith("--")]
+    by_initials = [f for f in names if "".join(w[0] for w in f[2:].split("-")) == word.replace("-", "")]
+    by_prefix = [f for f in names if f[2:].startswith(word) and len(word) >= 3]
+    close = difflib.get_close_matches("--" + word, names, n=1, cutoff=0.75)
+    for candidates in (close, by_initials, by_prefix):
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
+def unknown_flags_error(parser, unknown) -> ConfigError:
+    """One sentence for what the parser did not take, with the closest valid flag where one is."""
+    flags = [f.split("=")[0] for f in unknown if f.startswith("-")]
+    if not flags:
+        return ConfigError(f"unexpected argument{'s' if len(unknown) > 1 else ''} {' '.join(unknown)}; "
+                           f"{parser.prog} takes ALGO ENV and then flags (--help lists them)")
+    hints = [(f, closest_flag(f, parser._option_string_actions)) for f in flags]
+    meant = "; ".join(f"did you mean {hint}{'' if len(flags) == 1 else ' for ' + f}?" for f, hint in hints if hint)
+    return ConfigError(f"unknown flag{'s' if len(flags) > 1 else ''} {', '.join(flags)}"
+                       + (f"; {meant}" if meant else "") + " (--help lists every flag)")
 
 
 def build_parser(prog, args_cls, defaults: dict) -> argparse.ArgumentParser:
@@ -98,24 +127,49 @@ def load_toml(path) -> dict:
     return {k.replace("-", "_"): v for k, v in data.items()}
 
 
+def dataclass_defaults(args_cls) -> dict:
+    return {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+            for f in dataclasses.fields(args_cls)}
+
+
 def defaults_for(args_cls, algo, env) -> dict:
     """The dataclass defaults overridden by the tuned defaults for (algo, env)."""
-    values = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-              for f in dataclasses.fields(args_cls)}
-    values.update(tuned_defaults(algo, env))
-    return values
+    return {**dataclass_defaults(args_cls), **tuned_defaults(algo, env)}
 
 
-def resolve(args_cls, algo, env, cli: dict, config_file: dict | None = None):
+def checked_values(args_cls, algo, values: dict, source: str) -> dict:
+    """`values` read from a file (TOML, a run's config.json) with lists as tuples, refused in one
+    sentence naming `source` where a key is not a setting of the algorithm or a value has the
+    wrong type."""
+    fields = {f.name: f for f in dataclasses.fields(args_cls)}
+    defaults = dataclass_defaults(args_cls)
+    checked = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(f"{source} sets {key!r}, which {algo} does not have; valid keys: "
+                              f"{', '.join(sorted(set(fields) - {'env_id'}))}")
+        kind, optional = _kind(fields[key], defaults[key])
+        if kind is tuple and isinstance(value, list):
+            value = tuple(value)
+        valid = (value is None and optional) or (
+            all(isinstance(v, int) and not isinstance(v, bool) for v in value) if kind is tuple and
+            isinstance(value, tuple) else isinstance(value, bool) if kind is bool else
+            isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float else
+            isinstance(value, kind) and not (kind is int and isinstance(value, bool)))
+        if not valid:
+            wanted = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+                      tuple: "a list of integers"}[kind] + (" or none" if optional else "")
+            raise ConfigError(f"{source}: {key} must be {wanted}, got {value!r}")
+        checked[key] = float(value) if kind is float and value is not None else value
+    return checked
+
+
+def resolve(args_cls, algo, env, cli: dict, config_file: dict | None = None, source="the config file"):
     """The run's Args: the dataclass defaults, overridden by the tuned defaults for (algo, env),
     then by the config file, then by flags given on the command line."""
     names = {f.name for f in dataclasses.fields(args_cls)}
     values = defaults_for(args_cls, algo, env)
-    for key, value in (config_file or {}).items():
-        if key not in names:
-            raise ConfigError(f"the config file sets {key!r}, which {algo} does not have; valid keys: "
-                              f"{', '.join(sorted(names - {'env_id'}))}")
-        values[key] = tuple(value) if isinstance(value, list) else value
+    values.update(checked_values(args_cls, algo, config_file or {}, source))
     values.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in cli.items() if k in names})
     values["env_id"] = env
     args = args_cls(**values)

@@ -6,24 +6,24 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import os
 import sys
+
+from gymnasium import error as gym_error
 
 import autodiff as ad
 from algos import env_actions, seeds_of, to_host
 
 from .config import ConfigError
+from .monitor import EpisodeProgress
+from .rundir import check_checkpoint, read_checkpoint, read_config
 
-ALGOS = {"ppo": "algos.ppo", "rppo": "algos.rppo", "dqn": "algos.dqn"}
-CHECKPOINT = "checkpoint.npz"
 
-
-def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
+def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256, progress=None):
     """Returns and lengths of `episodes` episodes of the policy `act(obs) -> actions`, run as
     batches of sub-envs that each count their first episode only (so every episode starts from
-    a fresh reset and none is cut short by the batch).
+    a fresh reset and none is cut short by the batch). `progress(done, episodes)`, if given, hears
+    how many episodes each agent has finished, after every step.
 
     With a list of K seeds, `act` is a population's policy, taking (K, n, ...) observations to
     (K, n) actions: agent k plays exactly the episodes a single evaluation with seeds[k] would, and
@@ -38,13 +38,13 @@ def evaluate(act, env_id, episodes=100, seed=0, device="cpu", max_envs=256):
         if hasattr(act, "reset"):  # a recurrent policy: fresh memory for each batch of each agent's envs
             stacked.reset = lambda n: act.reset(n // k)
 
-        returns, lengths = _episodes(stacked, env_id, episodes, seed, device, max_envs, k)
+        returns, lengths = _episodes(stacked, env_id, episodes, seed, device, max_envs, k, progress)
         per = len(returns) // k
         return [(returns[i * per:(i + 1) * per], lengths[i * per:(i + 1) * per]) for i in range(k)]
-    return _episodes(act, env_id, episodes, seed, device, max_envs, None)
+    return _episodes(act, env_id, episodes, seed, device, max_envs, None, progress)
 
 
-def _episodes(act, env_id, episodes, seed, device, max_envs, models):
+def _episodes(act, env_id, episodes, seed, device, max_envs, models, progress):
     import envs
 
     k = models or 1
@@ -73,6 +73,8 @@ def _episodes(act, env_id, episodes, seed, device, max_envs, models):
             for i in ad.arange(n)[ended].tolist():
                 result_r[i], result_l[i] = float(total[i].item()), int(steps[i].item())
             finished = finished | ended
+            if progress is not None:  # the slowest agent's count: all finish their batches together
+                progress(len(results[0][0]) + int(finished.numpy().reshape(k, n_each).sum(1).min()), episodes)
         env.close()
         for a in range(k):  # agent a's sub-envs are the a-th block
             results[a][0].extend(result_r[a * n_each:(a + 1) * n_each])
@@ -87,24 +89,21 @@ def load_run(run_dir, seed=None):
     """The Args, the rebuilt networks' policy and the checkpoint of a run directory. Every
     algorithm trains populations, so the policy takes (K, n, ...) observations; `seed` picks one
     agent of the population (K = 1), None keeps all."""
-    config_path = os.path.join(run_dir, "config.json")
-    checkpoint_path = os.path.join(run_dir, CHECKPOINT)
-    if not os.path.isfile(config_path) or not os.path.isfile(checkpoint_path):
-        raise ConfigError(f"{run_dir} is not a numbarl run directory (it needs config.json and {CHECKPOINT})")
-    with open(config_path) as f:
-        config = json.load(f)
-    algo = config["algo"]
-    module = importlib.import_module(ALGOS[algo])
-    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in config["args"].items()}
-    args = module.Args(**fields)
-    state = ad.load(checkpoint_path)
     import envs
 
-    probe = envs.make(args.env_id, num_envs=1, device=args.device, seed=args.seed)
+    _, module, args = read_config(run_dir)
+    state = read_checkpoint(run_dir)
     seeds = seeds_of(args)
     if seed is not None and seed not in seeds:
         raise ConfigError(f"seed {seed} is not in the population of {run_dir}; its seeds are "
                           f"{seeds[0]} to {seeds[-1]}")
+    try:
+        probe = envs.make(args.env_id, num_envs=1, device=args.device, seed=args.seed)
+    except gym_error.DependencyNotInstalled as e:
+        raise ConfigError(f"{args.env_id} needs a package that is not installed: {e}") from None
+    whole, obs_norm = module.build(args, probe, models=len(seeds))
+    check_checkpoint(state, {module.MODEL: whole.state_dict(), "obs_norm": obs_norm and obs_norm.state_dict()},
+                     run_dir)
     chosen = seeds if seed is None else [seed]
     rows = slice(None) if seed is None else slice(seeds.index(seed), seeds.index(seed) + 1)
     model, obs_norm = module.build(args, probe, models=len(chosen))
@@ -134,22 +133,32 @@ def _renderable(env_id) -> str:
     return gym_id
 
 
+def renderer(env_id, seed=0):
+    """Gymnasium's own env for `env_id` (same dynamics), reset and drawn once, with its first
+    frame: a ConfigError at once where it cannot render or Pillow is missing to encode the GIF."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen: no display, no warnings about one
+    import gymnasium as gym
+
+    try:
+        import PIL.Image  # noqa: F401  (encodes the GIF)
+
+        env = gym.make(_renderable(env_id), render_mode="rgb_array")
+        obs, _ = env.reset(seed=seed)
+        return env, obs, env.render()
+    except (ImportError, gym.error.DependencyNotInstalled) as e:
+        raise ConfigError(f"--render needs the render extra (pip install -e '.[render]'): {e}") from None
+
+
 def render_episode(act, env_id, path, seed=0):
     """Write one episode of the policy as an animated GIF, rendered by Gymnasium's own env
     (same dynamics) and encoded by Pillow: `pip install -e '.[render]'`."""
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen: no display, no warnings about one
-    try:
-        import gymnasium as gym
-        from PIL import Image
+    import gymnasium as gym
 
-        import envs
+    env, obs, frame = renderer(env_id, seed)
+    from PIL import Image
 
-        env = gym.make(_renderable(env_id), render_mode="rgb_array")
-        discrete = isinstance(env.action_space, gym.spaces.Discrete)
-        obs, _ = env.reset(seed=seed)
-        frames = [env.render()]
-    except (ImportError, gym.error.DependencyNotInstalled) as e:
-        raise ConfigError(f"--render needs the render extra (pip install -e '.[render]'): {e}") from None
+    discrete = isinstance(env.action_space, gym.spaces.Discrete)
+    frames = [frame]
     if hasattr(act, "reset"):  # a recurrent policy: fresh memory for the episode
         act.reset(1)
     done = False
@@ -180,10 +189,10 @@ def main(argv=None) -> int:
             raise ConfigError(f"--episodes must be positive, got {ns.episodes}")
         args, act, _ = load_run(ns.run_dir, ns.seed)
         if ns.render:
-            _renderable(args.env_id)  # before the evaluation, not after it
+            renderer(args.env_id)[0].close()  # before the evaluation, not after it
         seeds = eval_seeds(args) if ns.episode_seed is None else \
             [ns.episode_seed + k for k in range(args.num_seeds)]
-        per_agent = evaluate(act, args.env_id, ns.episodes, seeds, args.device)
+        per_agent = evaluate(act, args.env_id, ns.episodes, seeds, args.device, progress=EpisodeProgress())
         report([r for r, _ in per_agent], seeds_of(args), args.env_id)
         if ns.render:
             if args.num_seeds > 1:
@@ -194,6 +203,9 @@ def main(argv=None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except gym_error.DependencyNotInstalled as e:
+        print(f"error: a package is not installed: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -202,15 +214,17 @@ def report(per_agent_returns, seeds, env_id, out=None):
     from .stats import format_population, summary
 
     out = out or sys.stdout
+    threshold = reward_threshold(env_id)
     means = []
     for seed, returns in zip(seeds, per_agent_returns):
         mean = sum(returns) / len(returns)
         std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5
         means.append(mean)
         line = f"eval: {mean:.2f} ± {std:.2f} over {len(returns)} episodes"
+        if len(seeds) == 1 and threshold is not None:
+            line += f": {'solved' if mean >= threshold else 'not solved'} ({env_id} is solved at {threshold:g})"
         print(line if len(seeds) == 1 else f"seed {seed}: eval {line[6:]}", file=out)
     if len(seeds) > 1:
-        threshold = reward_threshold(env_id)
         print(format_population(summary(means, threshold), threshold), file=out)
     return means
 

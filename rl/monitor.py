@@ -37,6 +37,11 @@ class Monitor:
         self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.returns = [collections.deque(maxlen=100) for _ in seeds]
         self.every_secs, self.started, self.last_print = every_secs, time.perf_counter(), 0.0
+        self.printed = (None, None)  # the step and return of the last line printed
+        # The first steps reported come after numba's compilation; rates measured from there on
+        # estimate the time left (the first run of a process compiles for seconds).
+        self.warm = None
+        self.eval_progress = EpisodeProgress(self.stream, every_secs, agents=len(seeds))
 
     def __call__(self, tag, value, step, agent=0):
         self.writers[agent].add_scalar(tag, value, step)
@@ -44,6 +49,8 @@ class Monitor:
             self.returns[agent].append(float(value))
         if step != self.step:
             self.step = step
+            if self.warm is None:
+                self.warm = (time.perf_counter(), step)
             self.show()
 
     def each(self, method, *args, **kwargs):
@@ -56,26 +63,31 @@ class Monitor:
         return means[len(means) // 2] if means else float("nan")
 
     def _returns_text(self) -> str:
+        means = [sum(r) / len(r) for r in self.returns if r]
+        if not means:  # no episode has ended yet
+            return "return –"
         if len(self.returns) == 1:
             return f"return {self.mean_return():.1f}"
-        means = [sum(r) / len(r) for r in self.returns if r]
-        if not means:
-            return "return median nan"
         return f"return median {self.mean_return():.1f} [{min(means):.1f}, {max(means):.1f}]"
 
     def show(self, final=False):
         now = time.perf_counter()
         if not final and now - self.last_print < (0.1 if self.live else self.every_secs):
             return
-        self.last_print = now
         elapsed = now - self.started
-        done = self.step - self.start_step
-        rate = done / elapsed if elapsed > 0 else 0.0  # steps per agent per second
+        rate = (self.step - self.start_step) / elapsed if elapsed > 0 else 0.0  # steps per agent per second
         sps = rate * len(self.returns)
-        eta = (self.total - self.step) / rate if rate > 0 else float("nan")
+        if self.warm is not None and self.step > self.warm[1] and now > self.warm[0]:
+            eta = _duration((self.total - self.step) * (now - self.warm[0]) / (self.step - self.warm[1]))
+        else:
+            eta = "–"  # only the warm-up has been timed
         frac = min(1.0, self.step / self.total) if self.total else 1.0
         line = (f"{self.step:>{len(f'{self.total:,}')},}/{self.total:,} steps | {sps:,.0f} SPS | "
-                f"{self._returns_text()} | {_duration(elapsed)} < {_duration(eta)}")
+                f"{self._returns_text()} | {_duration(elapsed)} < {eta}")
+        shown = (self.step, self._returns_text())
+        if final and not self.live and self.printed == shown:
+            return  # this step and return are already the last line printed
+        self.last_print, self.printed = now, shown
         if self.live:
             width = 20
             bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
@@ -87,3 +99,28 @@ class Monitor:
     def close(self):
         self.show(final=True)
         self.each("close")
+
+
+class EpisodeProgress:
+    """The `progress(done, total)` callback of rl.evaluate.evaluate: a sign of life while the
+    final evaluation runs (a live count on a terminal, a line every `every_secs` otherwise)."""
+
+    def __init__(self, stream=None, every_secs=5.0, agents=1):
+        self.stream = stream or sys.stdout
+        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.every_secs, self.agents, self.last_print, self.ended = every_secs, agents, None, False
+
+    def __call__(self, done, total):
+        now = time.perf_counter()
+        if self.last_print is None:
+            self.stream.write(f"evaluating the deterministic policy over {total} episodes"
+                              f"{' per agent' if self.agents > 1 else ''}\n")
+        elif self.ended or now - self.last_print < (0.1 if self.live else self.every_secs) and done < total:
+            return
+        elif self.live:
+            self.ended = done >= total
+            self.stream.write(f"\r  {done}/{total} episodes" + ("\n" if self.ended else ""))
+        elif done < total:
+            self.stream.write(f"  {done}/{total} episodes\n")
+        self.last_print = now
+        self.stream.flush()

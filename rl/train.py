@@ -22,11 +22,16 @@ import signal
 import sys
 import time
 
+from gymnasium import error as gym_error
+
 import autodiff as ad
 
-from .config import ConfigError, build_parser, defaults_for, load_toml, resolve
-from .evaluate import ALGOS, CHECKPOINT, eval_seeds, evaluate, report, seeds_of
+from .config import (ConfigError, build_parser, checked_values, dataclass_defaults, defaults_for, load_toml, resolve,
+                     unknown_flags_error)
+from .defaults import tuned_defaults
+from .evaluate import eval_seeds, evaluate, report, seeds_of
 from .monitor import Monitor
+from .rundir import ALGOS, CHECKPOINT, CONFIG, check_checkpoint, new_run_dir, read_checkpoint, read_config
 
 
 def _usage() -> str:
@@ -61,31 +66,31 @@ def parse(argv):
     parser = build_parser("python -m rl.train", module.Args, defaults_for(module.Args, algo, env))
     _run_flags(parser)
     parser.error = lambda message: (_ for _ in ()).throw(ConfigError(message))
-    ns = vars(parser.parse_args(argv))
+    ns, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise unknown_flags_error(parser, unknown)
+    ns = vars(ns)
     run = {k: ns.pop(k) for k in ("logdir", "run_name", "config", "eval_episodes", "save_every", "resume")}
     if run["eval_episodes"] < 0 or run["save_every"] < 0:
         raise ConfigError("--eval-episodes and --save-every must not be negative")
     config_file = load_toml(run["config"]) if run["config"] else None
+    source = f"the config file {run['config']}"
     if run["resume"]:
-        resumed = _read_config(run["resume"])
-        if resumed["algo"] != algo or resumed["args"]["env_id"] != env:
-            raise ConfigError(f"{run['resume']} is a {resumed['algo']} run on {resumed['args']['env_id']}, "
-                              f"not {algo} on {env}")
-        config_file = {**resumed["args"], **(config_file or {})}
-        config_file.pop("env_id", None)
-    args = resolve(module.Args, algo, env, ns, config_file)
-    if run["resume"] and args.num_seeds != resumed["args"].get("num_seeds", 1):
-        raise ConfigError(f"{run['resume']} trained {resumed['args'].get('num_seeds', 1)} seeds, not "
-                          f"{args.num_seeds}; resume it with --num-seeds {resumed['args'].get('num_seeds', 1)}")
+        resumed_algo, _, resumed = read_config(run["resume"])
+        if resumed_algo != algo or resumed.env_id != env:
+            raise ConfigError(f"{run['resume']} is a {resumed_algo} run on {resumed.env_id}, not {algo} on {env}")
+        settings = {k: v for k, v in dataclasses.asdict(resumed).items() if k != "env_id"}
+        config_file = {**settings, **checked_values(module.Args, algo, config_file or {}, source)}
+    args = resolve(module.Args, algo, env, ns, config_file, source)
+    tuned = defaults_for(module.Args, algo, env)
+    run["origins"] = {k: f"tuned for {env}" for k in tuned_defaults(algo, env)}
+    run["origins"].update({k: f"from {run['resume'] or run['config']}" for k, v in (config_file or {}).items()
+                           if v != tuned.get(k) or not run["resume"]})
+    run["origins"].update({k: "flag" for k in ns if k not in ("algo", "env")})
+    if run["resume"] and args.num_seeds != resumed.num_seeds:
+        raise ConfigError(f"{run['resume']} trained {resumed.num_seeds} seeds, not {args.num_seeds}; "
+                          f"resume it with --num-seeds {resumed.num_seeds}")
     return algo, module, args, run
-
-
-def _read_config(run_dir):
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(path) or not os.path.isfile(os.path.join(run_dir, CHECKPOINT)):
-        raise ConfigError(f"--resume {run_dir}: not a run directory with config.json and {CHECKPOINT}")
-    with open(path) as f:
-        return json.load(f)
 
 
 class _StopOnInterrupt:
@@ -113,25 +118,6 @@ def _save(path, snapshot, args, algo):
     state = snapshot()
     state["args"] = dataclasses.asdict(args)
     ad.save(state, path)  # written to a temporary file and renamed: never half a checkpoint
-
-
-def new_run_dir(logdir: str, name: str, numbered: bool) -> str:
-    """Create the directory of a new run, never one that holds another run's files: a generated
-    name gets a suffix (-2, -3, ...) when runs start in the same second; a name given with
-    --run-name that is taken is an error."""
-    os.makedirs(logdir, exist_ok=True)
-    for k in range(1, 10_000):
-        run_dir = os.path.join(logdir, name if k == 1 else f"{name}-{k}")
-        try:
-            os.mkdir(run_dir)  # atomic: of two processes asking for one name, one gets it
-            return run_dir
-        except FileExistsError:
-            if not os.listdir(run_dir):  # an empty directory holds nothing to lose
-                return run_dir
-            if not numbered:
-                raise ConfigError(f"the run directory {run_dir} already holds a run; choose another --run-name, "
-                                  f"or continue that run with --resume {run_dir}") from None
-    raise ConfigError(f"too many runs named {name} in {logdir}")
 
 
 def _free_memory(device) -> int | None:
@@ -174,27 +160,33 @@ def run(algo, module, args, options) -> int:
         env = envs.make(args.env_id, num_envs=args.num_envs * len(seeds), device=args.device, seed=seeds,
                         episode_statistics=True)
         check_memory(module, args, env)
-        module.build(args, env)  # the algorithm's own check that it can act in this env
+        model, obs_norm = module.build(args, env, models=len(seeds))  # its own check that it can act here
     except (ValueError, KeyError, TypeError, ImportError) as e:
         raise ConfigError(str(e).strip("'\"")) from None
+    except gym_error.DependencyNotInstalled as e:
+        raise ConfigError(f"{args.env_id} needs a package that is not installed: {e}") from None
     if options["resume"]:
         run_dir = options["resume"]
-        resume = ad.load(os.path.join(run_dir, CHECKPOINT))
+        resume = read_checkpoint(run_dir)
+        check_checkpoint(resume, {module.MODEL: model.state_dict(), "env": env.get_state(),
+                                  "obs_norm": obs_norm and obs_norm.state_dict()}, run_dir)
     else:
         env_name = re.sub(r"[^A-Za-z0-9._-]+", "_", args.env_id)  # plugin strings hold ':' and '/'
         name = options["run_name"] or f"{env_name}__{algo}__{args.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
         run_dir = new_run_dir(options["logdir"], name, numbered=not options["run_name"])
         resume = None
     config = {"algo": algo, "args": dataclasses.asdict(args)}
-    with open(os.path.join(run_dir, "config.json"), "w") as f:
+    with open(os.path.join(run_dir, CONFIG), "w") as f:
         json.dump(config, f, indent=2)
-    print(f"{algo} on {args.env_id}: " + ", ".join(f"{k}={v}" for k, v in config["args"].items()))
+    print(describe(algo, module, args, run_dir, options["origins"]))
+    if resume is not None:
+        print(f"resuming {run_dir} from step {resume['global_step']:,} of {args.trained_timesteps:,}")
 
     checkpoint_path = os.path.join(run_dir, CHECKPOINT)
-    monitor = Monitor(run_dir, args.total_timesteps, int(resume["global_step"]) if resume else 0, seeds=seeds)
+    monitor = Monitor(run_dir, args.trained_timesteps, int(resume["global_step"]) if resume else 0, seeds=seeds)
     if resume is None:
         for seed, writer in zip(seeds, monitor.writers):
-            settings = {**config["args"], "seed": seed}
+            settings = {"algo": algo, "run": os.path.basename(run_dir), **config["args"], "seed": seed}
             writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(
                 f"|{k}|{v}|" for k, v in settings.items()))
             writer.add_hparams({k: v if isinstance(v, (int, float, bool, str)) else str(v)
@@ -204,6 +196,7 @@ def run(algo, module, args, options) -> int:
     with _StopOnInterrupt() as stop:
         def callback(step, snapshot):
             latest["snapshot"] = snapshot
+            monitor.step = max(monitor.step, step)  # the last steps of a run may log nothing
             if options["save_every"] and step - last_saved[0] >= options["save_every"]:
                 _save(checkpoint_path, snapshot, args, algo)
                 last_saved[0] = step
@@ -233,12 +226,36 @@ def run(algo, module, args, options) -> int:
     if options["eval_episodes"]:
         act = module.policy(model, obs_norm)
         returns = [r for r, _ in evaluate(act, args.env_id, options["eval_episodes"], eval_seeds(args),
-                                          device=args.device)]
+                                          device=args.device, progress=monitor.eval_progress)]
         for writer, mean in zip(monitor.writers, report(returns, seeds, args.env_id)):
             writer.add_scalar("eval/mean_return", mean, monitor.step)
     monitor.each("close")
     print(f"run directory: {run_dir}")
     return 0
+
+
+def describe(algo, module, args, run_dir, origins: dict) -> str:
+    """What the run will do, in a few lines: the algorithm, env, seeds and steps, then each setting
+    that differs from the algorithm's defaults and where it came from (every setting is in
+    config.json)."""
+    seeds = seeds_of(args)
+    who = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    steps = f"{args.trained_timesteps:,} steps{' per agent' if len(seeds) > 1 else ''}"
+    if args.trained_timesteps != args.total_timesteps:
+        steps += (f" (total_timesteps {args.total_timesteps:,} in whole iterations of "
+                  f"{args.trained_timesteps // args.num_iterations:,})" if hasattr(args, "num_iterations") else
+                  f" (total_timesteps {args.total_timesteps:,} in whole steps of {args.num_envs} sub-envs)")
+    lines = [f"{algo} on {args.env_id}, {who}, {args.device}: {steps}"]
+    plain = dataclass_defaults(module.Args)
+    changed = {k: v for k, v in dataclasses.asdict(args).items()
+               if k not in ("env_id", "seed", "device") and (v != plain[k] or not origins.get(k, "tuned").startswith("tuned"))}
+    if changed:
+        width = max(map(len, changed))
+        lines.append(f"settings other than {algo}'s defaults (all of them: {os.path.join(run_dir, CONFIG)}):")
+        lines += [f"  {k:<{width}}  {str(v):<10} {origins.get(k, '')}".rstrip() for k, v in changed.items()]
+    else:
+        lines.append(f"{algo}'s default settings (all of them: {os.path.join(run_dir, CONFIG)})")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -248,6 +265,9 @@ def main(argv=None) -> int:
         return run(algo, module, args, options)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except gym_error.DependencyNotInstalled as e:  # a Gymnasium env or renderer needs an extra
+        print(f"error: a package is not installed: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside training (start-up, evaluation): nothing to save
         print("\ninterrupted", file=sys.stderr)

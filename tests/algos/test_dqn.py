@@ -46,7 +46,12 @@ def test_continuous_env_is_refused_in_one_sentence():
 
 @pytest.mark.parametrize("field, value, message", [
     ("tau", 0.0, "tau must be in"), ("loss", "l1", "unknown loss 'l1'; valid: huber, mse"),
-    ("batch_size", 0, "batch_size must be positive"), ("end_e", 2.0, "end_e <= start_e"),
+    ("batch_size", 0, "batch_size must be positive"), ("end_e", 2.0, "end_e must be in \\[0, 1\\], got 2.0"),
+    ("start_e", 0.01, "end_e \\(0.05\\) must not exceed start_e \\(0.01\\)"),
+    ("learning_starts", 50_000, "learning_starts \\(50000\\) must be less than total_timesteps"),
+    ("buffer_size", 64, "batch_size \\(128\\) must not exceed buffer_size \\(64\\)"),
+    ("hidden_sizes", (64, 0), "every entry of hidden_sizes must be positive, got 0"),
+    ("max_grad_norm", -1.0, "max_grad_norm must be positive, got -1.0"),
 ])
 def test_bad_settings_are_named(field, value, message):
     with pytest.raises(ValueError, match=message):

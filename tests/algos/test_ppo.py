@@ -59,6 +59,39 @@ def test_a_shared_network_needs_a_hidden_layer():
     ppo.Args(shared_network=False, hidden_sizes=()).validate()  # separate linear actor and critic
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("hidden_sizes", (0,), "every entry of hidden_sizes must be positive, got 0"),
+    ("hidden_sizes", (64, -2), "every entry of hidden_sizes must be positive, got -2"),
+    ("gamma", 1.5, r"gamma must be in \(0, 1\], got 1.5"),
+    ("gae_lambda", -0.1, r"gae_lambda must be in \[0, 1\], got -0.1"),
+    ("learning_rate", float("nan"), "learning_rate must be positive, got nan"),
+    ("clip_coef", 0.0, "clip_coef must be positive, got 0.0"),
+    ("ent_coef", -0.01, "ent_coef must be at least 0, got -0.01"),
+    ("max_grad_norm", 0.0, "max_grad_norm must be positive"),
+    ("target_kl", -1.0, "target_kl must be positive"),
+    ("seed", -1, "seed must be at least 0, got -1"),
+    ("update_epochs", 0, "update_epochs must be positive, got 0"),
+])
+def test_settings_that_cannot_train_are_named(field, value, message):
+    args = ppo.Args()
+    setattr(args, field, value)
+    with pytest.raises(ValueError, match=message):
+        args.validate()
+
+
+def test_every_interval_bound_is_checked_on_both_sides():
+    from algos.common import check_ranges
+
+    class Settings:
+        a, b, c = 0.5, (1, 2), None
+
+    check_ranges(Settings, {"a": "[0, 1)", "b": "(0, 2]", "c": "(0, inf)"})
+    for text, value in (("(0.5, 1]", 0.5), ("[0, 0.5)", 0.5), ("[0.6, 1]", 0.5), ("[0, 0.4]", 0.5)):
+        Settings.a = value
+        with pytest.raises(ValueError, match="a must be in"):
+            check_ranges(Settings, {"a": text})
+
+
 def _small(seed, num_seeds, **kw):
     settings = dict(total_timesteps=1536, num_envs=4, num_steps=64, num_minibatches=2, update_epochs=3,
                     hidden_sizes=(16, 16), seed=seed, num_seeds=num_seeds)

@@ -1,9 +1,11 @@
 """rl/config.py: flags from Args docstrings, precedence of defaults, config files and flags."""
 
+import re
+
 import pytest
 
 from algos.ppo import Args
-from rl.config import ConfigError, build_parser, defaults_for, field_docs, load_toml, resolve
+from rl.config import ConfigError, build_parser, checked_values, closest_flag, defaults_for, field_docs, load_toml, resolve
 from rl.defaults import TUNED
 
 
@@ -60,7 +62,7 @@ def test_bad_values_are_one_sentence_errors(tmp_path):
 def test_wrong_type_names_the_flag():
     parser = build_parser("prog", Args, defaults_for(Args, "ppo", "CartPole"))
     parser.error = lambda message: (_ for _ in ()).throw(ConfigError(message))
-    with pytest.raises(ConfigError, match="--num-envs expects an integer, got 'eight'"):
+    with pytest.raises(ConfigError, match="argument --num-envs: expects an integer, got 'eight'"):
         parser.parse_args(["ppo", "CartPole", "--num-envs", "eight"])
 
 
@@ -77,3 +79,36 @@ def test_every_gymnasium_env_has_tuned_defaults_for_every_algorithm_that_fits():
         assert ("ppo", name) in TUNED, name
         if isinstance(env.single_action_space, gym.spaces.Discrete):
             assert ("dqn", name) in TUNED, name
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("learning_rate", "fast", "learning_rate must be a number, got 'fast'"),
+    ("num_envs", 2.5, "num_envs must be an integer, got 2.5"),
+    ("num_envs", True, "num_envs must be an integer, got True"),
+    ("anneal_lr", 1, "anneal_lr must be true or false, got 1"),
+    ("hidden_sizes", [64, "wide"], "hidden_sizes must be a list of integers, got (64, 'wide')"),
+    ("hidden_sizes", 64, "hidden_sizes must be a list of integers, got 64"),
+    ("env_id", 5, "env_id must be a string, got 5"),
+    ("target_kl", "none", "target_kl must be a number or none, got 'none'"),
+])
+def test_values_from_files_are_checked_by_type(key, value, message):
+    with pytest.raises(ConfigError, match=re.escape(f"run.toml: {message}")):
+        checked_values(Args, "ppo", {key: value}, "run.toml")
+
+
+def test_values_from_files_of_the_right_type_pass_as_the_fields_hold_them():
+    values = checked_values(Args, "ppo", {"learning_rate": 1, "hidden_sizes": [8, 8], "target_kl": None,
+                                         "anneal_lr": False, "num_envs": 4}, "run.toml")
+    assert values == {"learning_rate": 1.0, "hidden_sizes": (8, 8), "target_kl": None, "anneal_lr": False,
+                      "num_envs": 4}
+    assert isinstance(values["learning_rate"], float)
+
+
+@pytest.mark.parametrize("given, meant", [
+    ("--lr", "--learning-rate"), ("--learning-rat", "--learning-rate"), ("--num-env", "--num-envs"),
+    ("--gae", "--gae-lambda"), ("--lr=0.1", "--learning-rate"), ("--ent", "--ent-coef"),
+    ("--xyz", None), ("--n", None),
+])
+def test_the_closest_flag_is_suggested(given, meant):
+    parser = build_parser("prog", Args, defaults_for(Args, "ppo", "CartPole"))
+    assert closest_flag(given, parser._option_string_actions) == meant

@@ -91,7 +91,8 @@ def test_a_population_run_through_the_cli(tmp_path):
     per_seed = dict(line.split(": eval ") for line in lines if line.startswith("seed "))
     one = evaluate_cli("runs/pop", "--seed", "6", "--episodes", "3", cwd=tmp_path)
     assert one.returncode == 0, one.stderr
-    assert one.stdout.splitlines()[0] == "eval: " + per_seed["seed 6"]  # the same episodes as in training
+    assert one.stdout.splitlines()[0] == "evaluating the deterministic policy over 3 episodes"
+    assert one.stdout.splitlines()[1] == "eval: " + per_seed["seed 6"]  # the same episodes as in training
     wrong = evaluate_cli("runs/pop", "--seed", "9", cwd=tmp_path)
     assert wrong.returncode == 2 and "seed 9 is not in the population of runs/pop; its seeds are 5 to 7" in wrong.stderr
     other_k = cli("ppo", "Pendulum", "--num-seeds", "2", "--resume", "runs/pop", cwd=tmp_path)
@@ -212,7 +213,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_works(tmp_path):
 
 def _evals(stdout):
     """The per-seed evaluation means a run printed (one `eval:` line, or `seed s: eval` lines)."""
-    lines = [line for line in stdout.splitlines() if " over " in line and "episodes" in line]
+    lines = [line for line in stdout.splitlines() if line.startswith(("eval: ", "seed ")) and " episodes" in line]
     return [float(line.split("eval ")[1].split(" ")[0]) if line.startswith("seed ")
             else float(line.split("eval: ")[1].split(" ")[0]) for line in lines]
 

@@ -1,5 +1,6 @@
 """rl/train.py through its command line: bad input gets one sentence and exit status 2."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -14,27 +15,49 @@ def cli(*argv, cwd=None, timeout=600):
 @pytest.mark.parametrize("argv, message", [
     (["a2c", "CartPole"], "unknown algorithm 'a2c'; valid: dqn, ppo"),
     (["ppo"], "no environment given"),
-    (["ppo", "CartPole", "--learning-rat", "0.1"], "unrecognized arguments: --learning-rat 0.1"),
+    (["ppo", "CartPole", "--learning-rat", "0.1"], "unknown flag --learning-rat; did you mean --learning-rate?"),
+    (["ppo", "CartPole", "--lr", "0.1"], "unknown flag --lr; did you mean --learning-rate?"),
+    (["dqn", "CartPole", "--ent-coef", "0.1"], "unknown flag --ent-coef (--help lists every flag)"),
+    (["ppo", "CartPole", "extra"], "unexpected argument extra; python -m rl.train takes ALGO ENV and then flags"),
+    (["ppo", "CartPole", "--learning-rate", "abc"], "argument --learning-rate: expects a number, got 'abc'"),
+    (["ppo", "CartPole", "--hidden-sizes", "0"], "every entry of hidden_sizes must be positive, got 0"),
+    (["dqn", "CartPole", "--total-timesteps", "500"], "learning_starts (1000) must be less than total_timesteps"),
+    (["ppo", "CartPole", "--gamma", "1.5"], "gamma must be in (0, 1], got 1.5"),
+    (["ppo", "needs_box2d:Env"], "needs_box2d:Env needs a package that is not installed: Box2D is not installed"),
+    (["ppo", "CartPole", "--config", "typed.toml"], "the config file typed.toml: learning_rate must be a number, got 'fast'"),
     (["ppo", "CartPole", "--num-envs", "0"], "num_envs must be positive, got 0"),
     (["ppo", "CartPole", "--num-envs", "3", "--num-steps", "5", "--num-minibatches", "4"],
      "does not split into 4 equal minibatches"),
-    (["ppo", "CartPole", "--num-envs", "eight"], "--num-envs expects an integer, got 'eight'"),
+    (["ppo", "CartPole", "--num-envs", "eight"], "argument --num-envs: expects an integer, got 'eight'"),
     (["ppo", "CartPole", "--config", "missing.toml"], "config file missing.toml does not exist"),
-    (["ppo", "CartPole", "--resume", "nowhere"], "not a run directory"),
+    (["ppo", "CartPole", "--resume", "nowhere"], "nowhere is not a numbarl run directory"),
     (["dqn", "Pendulum"], "DQN needs a discrete action space; Pendulum has Box"),
     (["ppo", "Cartpole"], "unknown env 'Cartpole'; did you mean 'CartPole'?"),
     (["dqn", "CartPole", "--loss", "l1"], "unknown loss 'l1'; valid: huber, mse"),
     (["ppo", "CartPole", "--num-seeds", "0"], "num_seeds must be positive, got 0"),
     (["dqn", "CartPole", "--num-seeds", "-3"], "num_seeds must be positive, got -3"),
     (["dqn", "CartPole", "--num-seeds", "100000"], "100000 agents of 4 sub-envs need about"),
-    (["ppo", "CartPole", "--num-seeds", "4000", "--num-steps", "100000"], "free on the cpu; train fewer seeds"),
+    (["ppo", "CartPole", "--num-seeds", "4000", "--num-steps", "100000", "--total-timesteps", "2000000"], "free on the cpu; train fewer seeds"),
 ])
 def test_bad_input_is_one_sentence_and_status_2(argv, message, tmp_path):
+    # A plugin env whose import needs a missing package, as Gymnasium's Box2D envs do without Box2D.
+    (tmp_path / "needs_box2d.py").write_text(
+        "from gymnasium.error import DependencyNotInstalled\n"
+        "raise DependencyNotInstalled('Box2D is not installed, you can install it by run `pip install swig` '\n"
+        "                             'followed by `pip install \"gymnasium[box2d]\"`')\n")
+    (tmp_path / "typed.toml").write_text('learning_rate = "fast"\n')
     result = cli(*argv, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(importlib.util.find_spec("Box2D") is not None, reason="Box2D is installed here")
+def test_a_gymnasium_env_whose_extra_is_missing_says_how_to_install_it(tmp_path):
+    result = cli("ppo", "LunarLander-v3", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "LunarLander-v3 needs a package that is not installed" in result.stderr and "gymnasium[box2d]" in result.stderr
 
 
 def test_help_lists_flags_with_their_docstrings(tmp_path):
@@ -44,15 +67,24 @@ def test_help_lists_flags_with_their_docstrings(tmp_path):
     assert "--save-every" in result.stdout and "--resume" in result.stdout
 
 
-def test_a_new_run_never_writes_into_another_runs_directory(tmp_path):
-    from rl.config import ConfigError
-    from rl.train import new_run_dir
+def test_the_settings_block_names_what_differs_from_the_defaults_and_why():
+    from algos import dqn, ppo
+    from rl.train import describe
 
-    first = new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=True)
-    (tmp_path / "CartPole__ppo__1__20261201-120000" / "config.json").write_text("{}")
-    # A second run started in the same second, with the same seed, gets a directory of its own.
-    second = new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=True)
-    assert first != second and second.endswith("-2")
-    with pytest.raises(ConfigError, match="already holds a run; choose another --run-name, or continue"):
-        new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=False)
-    assert new_run_dir(str(tmp_path), "fresh", numbered=False).endswith("fresh")
+    args = ppo.Args(total_timesteps=100_000, num_envs=16, num_steps=128, learning_rate=0.002, num_seeds=4)
+    text = describe("ppo", ppo, args, "runs/x", {"num_envs": "tuned for CartPole", "learning_rate": "flag",
+                                                 "num_steps": "tuned for CartPole"})
+    lines = text.splitlines()
+    # 100,000 is not whole iterations of 16 x 128: the run says what it trains, once, up front.
+    assert lines[0] == ("ppo on CartPole, seeds 1-4, cpu: 98,304 steps per agent (total_timesteps 100,000 in "
+                        "whole iterations of 2,048)")
+    assert lines[1] == "settings other than ppo's defaults (all of them: runs/x/config.json):"
+    assert [line.split() for line in lines[2:]] == [
+        ["num_envs", "16", "tuned", "for", "CartPole"], ["learning_rate", "0.002", "flag"],
+        ["num_seeds", "4"]]  # num_steps is tuned to the value it has anyway
+    assert max(map(len, lines)) <= 110
+    short = describe("ppo", ppo, ppo.Args(total_timesteps=1000), "runs/x", {})
+    assert short.splitlines()[0].endswith("cpu: 1,024 steps (total_timesteps 1,000 in whole iterations of 1,024)")
+    plain = describe("dqn", dqn, dqn.Args(num_envs=3, total_timesteps=50_000), "runs/y", {})
+    assert plain.splitlines()[0] == ("dqn on CartPole, seed 1, cpu: 50,001 steps (total_timesteps 50,000 in whole "
+                                     "steps of 3 sub-envs)")

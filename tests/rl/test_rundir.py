@@ -1,0 +1,112 @@
+"""rl/rundir.py: damaged copies of a real run directory are refused by rl.evaluate and by
+rl.train --resume in one sentence naming the file, with exit status 2, and never loaded."""
+
+import json
+import shutil
+
+import pytest
+
+from rl import evaluate, train
+from rl.rundir import new_run_dir
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two real runs: the one to damage, and one whose networks have other shapes."""
+    root = tmp_path_factory.mktemp("runs")
+    for name, hidden in (("real", "16"), ("wider", "32")):
+        code = train.main(["ppo", "CartPole", "--total-timesteps", "2048", "--eval-episodes", "0",
+                           "--hidden-sizes", hidden, "--logdir", str(root), "--run-name", name])
+        assert code == 0
+    return root
+
+
+def _damage(what, run, other):
+    config = json.loads((run / "config.json").read_text())
+    if what == "truncated checkpoint":
+        data = (run / "checkpoint.npz").read_bytes()
+        (run / "checkpoint.npz").write_bytes(data[:len(data) // 2])
+        return "checkpoint.npz cannot be read"
+    if what == "empty checkpoint":
+        (run / "checkpoint.npz").write_bytes(b"")
+        return "checkpoint.npz cannot be read"
+    if what == "checkpoint of other shapes":
+        shutil.copy(other / "checkpoint.npz", run / "checkpoint.npz")
+        return "checkpoint.npz: agent.critic.0.weight has shape (1, 32, 4), but config.json builds (1, 16, 4)"
+    if what == "config field of the wrong type":
+        config["args"]["env_id"] = 5
+        (run / "config.json").write_text(json.dumps(config))
+        return "config.json: env_id must be a string, got 5"
+    if what == "config of other layer sizes":
+        config["args"]["hidden_sizes"] = [32, 32]
+        (run / "config.json").write_text(json.dumps(config))
+        return "checkpoint.npz: agent.critic.0.weight has shape (1, 16, 4), but config.json builds (1, 32, 4)"
+    if what == "config cut short":
+        (run / "config.json").write_text(json.dumps(config)[:40])
+        return "config.json cannot be read as JSON"
+    if what == "config with an invalid setting":
+        config["args"]["num_envs"] = 0
+        (run / "config.json").write_text(json.dumps(config))
+        return "config.json: num_envs must be positive, got 0"
+    if what == "config with an unknown algorithm":
+        config["algo"] = "a2c"
+        (run / "config.json").write_text(json.dumps(config))
+        return "config.json names the algorithm 'a2c'; valid: dqn, ppo, rppo"
+    if what == "config without args":
+        (run / "config.json").write_text(json.dumps({"algo": "ppo"}))
+        return "config.json does not describe a run"
+    if what == "config with an unknown setting":
+        config["args"]["learning_rat"] = 0.1
+        (run / "config.json").write_text(json.dumps(config))
+        return "config.json sets 'learning_rat', which ppo does not have"
+    raise AssertionError(what)
+
+
+DAMAGE = ["truncated checkpoint", "empty checkpoint", "checkpoint of other shapes", "config field of the wrong type",
+          "config of other layer sizes", "config cut short", "config with an invalid setting",
+          "config with an unknown algorithm", "config without args", "config with an unknown setting"]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "resume"])
+@pytest.mark.parametrize("what", DAMAGE)
+def test_a_damaged_run_directory_is_one_sentence_and_status_2(what, command, runs, tmp_path, capsys):
+    run = tmp_path / "copy"
+    shutil.copytree(runs / "real", run)
+    before = (run / "checkpoint.npz").read_bytes()
+    message = _damage(what, run, runs / "wider")
+    damaged = (run / "checkpoint.npz").read_bytes()
+    capsys.readouterr()
+    if command == "evaluate":
+        code = evaluate.main([str(run), "--episodes", "2"])
+    else:
+        code = train.main(["ppo", "CartPole", "--resume", str(run), "--eval-episodes", "0"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and str(run) in err
+    assert len(err.strip().splitlines()) == 1
+    assert (run / "checkpoint.npz").read_bytes() == damaged  # nothing written over what was there
+    assert before  # the real run had a checkpoint to damage
+
+
+def test_the_undamaged_copy_evaluates_and_resumes(runs, tmp_path, capsys):
+    run = tmp_path / "copy"
+    shutil.copytree(runs / "real", run)
+    assert evaluate.main([str(run), "--episodes", "2"]) == 0
+    assert "eval: " in capsys.readouterr().out
+    assert train.main(["ppo", "CartPole", "--resume", str(run), "--total-timesteps", "4096",
+                       "--eval-episodes", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"resuming {run} from step 2,048 of 4,096" in out
+
+
+def test_a_new_run_never_writes_into_another_runs_directory(tmp_path):
+    from rl.config import ConfigError
+
+    first = new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=True)
+    (tmp_path / "CartPole__ppo__1__20261201-120000" / "config.json").write_text("{}")
+    # A second run started in the same second, with the same seed, gets a directory of its own.
+    second = new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=True)
+    assert first != second and second.endswith("-2")
+    with pytest.raises(ConfigError, match="already holds a run; choose another --run-name, or continue"):
+        new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=False)
+    assert new_run_dir(str(tmp_path), "fresh", numbered=False).endswith("fresh")

@@ -7,7 +7,7 @@ import math
 import sys
 import time
 
-from .tensorboard import SummaryWriter
+from .events import HParams, summary_writer
 
 
 def _duration(seconds: float) -> str:
@@ -29,9 +29,13 @@ class Monitor:
         import os
 
         seeds = list(seeds) if seeds is not None else [None]
-        self.writers = [SummaryWriter(logdir if len(seeds) == 1 else os.path.join(logdir, f"seed_{s}"))
+        self.writers = [summary_writer(logdir if len(seeds) == 1 else os.path.join(logdir, f"seed_{s}"))
                         for s in seeds]
         self.writer = self.writers[0]
+        # A population's own run, beside its agents': the IQM over seeds and the HParams session
+        # that compares populations.
+        self.population = summary_writer(logdir) if len(seeds) > 1 else None
+        self.sessions = []
         self.total, self.step, self.start_step = total_steps, start_step, start_step
         self.stream = stream or sys.stdout
         self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
@@ -54,9 +58,27 @@ class Monitor:
             self.show()
 
     def each(self, method, *args, **kwargs):
-        """Call a writer method (add_text, add_hparams, add_scalar, close) on every agent's run."""
+        """Call a writer method (add_text, add_scalar, ...) on every agent's run."""
         for w in self.writers:
             getattr(w, method)(*args, **kwargs)
+
+    def hparams(self, settings: dict, seeds: list):
+        """Every agent's run, and a population's own, as an HParams session with its settings;
+        the metrics are the final evaluation (eval/mean_return, and eval/iqm for a population)
+        and the last training return."""
+        for seed, writer in zip(seeds, self.writers):
+            self.sessions.append(HParams(writer, {**settings, "seed": seed},
+                                         ["eval/mean_return", "charts/episodic_return"]))
+        if self.population is not None:
+            self.sessions.append(HParams(self.population, {**settings, "seeds": f"{seeds[0]}-{seeds[-1]}"},
+                                         ["eval/iqm", "eval/mean_return"]))
+
+    def evaluated(self, means: list, iqm: float | None):
+        for writer, mean in zip(self.writers, means):
+            writer.add_scalar("eval/mean_return", mean, self.step)
+        if self.population is not None:
+            self.population.add_scalar("eval/iqm", iqm, self.step)
+            self.population.add_scalar("eval/mean_return", sum(means) / len(means), self.step)
 
     def mean_return(self) -> float:
         means = sorted(sum(r) / len(r) for r in self.returns if r)
@@ -97,8 +119,11 @@ class Monitor:
         self.stream.flush()
 
     def close(self):
-        self.show(final=True)
-        self.each("close")
+        """End the HParams sessions and write everything out."""
+        for session in self.sessions:
+            session.end()
+        for writer in self.writers + [self.population] * (self.population is not None):
+            writer.close()
 
 
 class EpisodeProgress:

@@ -32,6 +32,7 @@ from .defaults import tuned_defaults
 from .evaluate import eval_seeds, evaluate, report, seeds_of
 from .monitor import Monitor
 from .rundir import ALGOS, CHECKPOINT, CONFIG, check_checkpoint, new_run_dir, read_checkpoint, read_config
+from .stats import summary
 
 
 def _usage() -> str:
@@ -185,12 +186,11 @@ def run(algo, module, args, options) -> int:
     checkpoint_path = os.path.join(run_dir, CHECKPOINT)
     monitor = Monitor(run_dir, args.trained_timesteps, int(resume["global_step"]) if resume else 0, seeds=seeds)
     if resume is None:
+        settings = {"algo": algo, "run": os.path.basename(run_dir), **config["args"]}
         for seed, writer in zip(seeds, monitor.writers):
-            settings = {"algo": algo, "run": os.path.basename(run_dir), **config["args"], "seed": seed}
             writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(
-                f"|{k}|{v}|" for k, v in settings.items()))
-            writer.add_hparams({k: v if isinstance(v, (int, float, bool, str)) else str(v)
-                                for k, v in settings.items()})
+                f"|{k}|{v}|" for k, v in {**settings, "seed": seed}.items()))
+        monitor.hparams(settings, seeds)
     last_saved = [int(resume["global_step"]) if resume else 0]
     latest = {}
     with _StopOnInterrupt() as stop:
@@ -205,6 +205,7 @@ def run(algo, module, args, options) -> int:
         try:
             model, obs_norm = module.train(args, env=env, log=monitor, callback=callback, resume=resume)
         except FloatingPointError as e:  # TrainingDiverged: keep the last good checkpoint as it is
+            monitor.show(final=True)
             monitor.close()
             kept = "the last good checkpoint is" if os.path.exists(checkpoint_path) else "no checkpoint was saved"
             print(f"\ntraining stopped: {e}; {kept} in {run_dir}", file=sys.stderr)
@@ -215,7 +216,7 @@ def run(algo, module, args, options) -> int:
             _save(checkpoint_path, latest["snapshot"], args, algo)
     monitor.show(final=True)
     if model is None or stop.requested:
-        monitor.each("close")
+        monitor.close()
         where = f"checkpoint in {run_dir} (continue with --resume {run_dir})" if "snapshot" in latest \
             else "no iteration finished, so no checkpoint was saved"
         print(f"stopped at step {monitor.step:,}; {where}")
@@ -227,9 +228,9 @@ def run(algo, module, args, options) -> int:
         act = module.policy(model, obs_norm)
         returns = [r for r, _ in evaluate(act, args.env_id, options["eval_episodes"], eval_seeds(args),
                                           device=args.device, progress=monitor.eval_progress)]
-        for writer, mean in zip(monitor.writers, report(returns, seeds, args.env_id)):
-            writer.add_scalar("eval/mean_return", mean, monitor.step)
-    monitor.each("close")
+        means = report(returns, seeds, args.env_id)
+        monitor.evaluated(means, summary(means)["iqm"] if len(seeds) > 1 else None)
+    monitor.close()
     print(f"run directory: {run_dir}")
     return 0
 

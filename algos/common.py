@@ -174,3 +174,22 @@ def log_episodes(info, log, step, per_agent=None):
         agent = 0 if per_agent is None else i // per_agent
         log("charts/episodic_return", float(returns[i]), step, agent)
         log("charts/episodic_length", int(lengths[i]), step, agent)
+
+
+def log_histograms(log, update, step, model, actions):
+    """Every `log.histogram_every` updates (rl.train --log-histograms N), each agent's weights,
+    gradients (the update's last) and actions, as histograms through `log.histogram(tag, values,
+    step, agent)`; nothing for a log that does not ask. `actions` is a (K, ...) tensor, or a
+    function making one, called only when due."""
+    every = getattr(log, "histogram_every", 0)
+    if not every or update % every:
+        return
+    arrays = {"actions": actions() if callable(actions) else actions}
+    for name, p in model.named_parameters():
+        arrays[f"weights/{name}"] = p
+        if p.grad is not None:
+            arrays[f"gradients/{name}"] = p.grad
+    for tag, tensor in arrays.items():
+        values = tensor.numpy()
+        for agent in range(values.shape[0]):
+            log.histogram(tag, values[agent], step, agent)

@@ -18,7 +18,7 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from .common import Divergence, EpisodeLog, check_ranges, env_actions, seeds_of, to_host
+from .common import Divergence, EpisodeLog, check_ranges, env_actions, log_histograms, seeds_of, to_host
 from .replay import ReplayBuffer
 
 
@@ -262,6 +262,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 log("losses/q_values", float(q_means[a]), global_step, a)
                 log("charts/epsilon", eps, global_step, a)
                 log("charts/learning_rate", optimizer.lr, global_step, a)
+            with ad.no_grad():  # the greedy actions on the last batch: what the policy would do
+                log_histograms(log, optimizer.step_count // args.gradient_steps, global_step, q_network,
+                               lambda: q_network(b_obs).argmax(-1))
             if schedule is not None:
                 schedule.step()
             sps = int(k * (global_step - start_step) / (time.perf_counter() - start))

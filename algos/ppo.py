@@ -17,8 +17,8 @@ import autodiff as ad
 from autodiff import nn, optim
 
 from .actor_critic import Heads, clipped_loss, log_update, update
-from .common import (Divergence, EpisodeLog, bootstrap_truncated, check_ranges, checkpoint, env_actions, observers,
-                     on_device, restore, seeds_of)
+from .common import (Divergence, EpisodeLog, bootstrap_truncated, check_ranges, checkpoint, env_actions,
+                     log_histograms, observers, on_device, restore, seeds_of)
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -279,6 +279,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         episodes.flush()
         log_update(log, optimizer, final, clipfracs, b_returns, b_values, global_step,
                    k * (global_step - start_step) / (time.perf_counter() - start))
+        log_histograms(log, iteration, global_step, agent, b_actions)
         if schedule is not None:
             schedule.step()
         if callback is not None and callback(global_step, snapshot) is False:

@@ -26,8 +26,8 @@ from autodiff import nn, optim
 
 from . import ppo
 from .actor_critic import Heads, clipped_loss, log_update, update
-from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, observers, restore,
-                     seeds_of, to_host)
+from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, log_histograms, observers,
+                     restore, seeds_of, to_host)
 from .normalize import RewardScaler, RunningMeanStd
 from .rollout import RolloutBuffer, compute_gae
 
@@ -306,6 +306,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         episodes.flush()
         log_update(log, optimizer, final, clipfracs, returns.reshape(k, -1), buf.flat("values"), global_step,
                        k * (global_step - start_step) / (time.perf_counter() - start))
+        log_histograms(log, iteration, global_step, agent, buf.actions)
         if schedule is not None:
             schedule.step()
         if callback is not None and callback(global_step, snapshot) is False:

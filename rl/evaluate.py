@@ -106,12 +106,9 @@ def load_run(run_dir, seed=None):
                      run_dir)
     chosen = seeds if seed is None else [seed]
     rows = slice(None) if seed is None else slice(seeds.index(seed), seeds.index(seed) + 1)
-    model, obs_norm = module.build(args, probe, models=len(chosen))
-    model.load_state_dict({name: value[rows] for name, value in state[module.MODEL].items()})
-    if obs_norm is not None and state.get("obs_norm") is not None:
-        obs_norm.load_state_dict({name: value[rows] for name, value in state["obs_norm"].items()})
+    act = policy_of(module, args, probe, state, rows)
     args.seed, args.num_seeds = chosen[0], len(chosen)
-    return args, module.policy(model, obs_norm), state
+    return args, act, state
 
 
 def eval_seeds(args) -> list:
@@ -137,6 +134,7 @@ def renderer(env_id, seed=0):
     """Gymnasium's own env for `env_id` (same dynamics), reset and drawn once, with its first
     frame: a ConfigError at once where it cannot render or Pillow is missing to encode the GIF."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # off-screen: no display, no warnings about one
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")  # and no sound card: no ALSA errors
     import gymnasium as gym
 
     try:
@@ -149,14 +147,12 @@ def renderer(env_id, seed=0):
         raise ConfigError(f"--render needs the render extra (pip install -e '.[render]'): {e}") from None
 
 
-def render_episode(act, env_id, path, seed=0):
-    """Write one episode of the policy as an animated GIF, rendered by Gymnasium's own env
-    (same dynamics) and encoded by Pillow: `pip install -e '.[render]'`."""
+def episode_frames(act, env_id, seed=0):
+    """One episode of one agent's policy as RGB frames, drawn by Gymnasium's own env for
+    `env_id` (same dynamics), and the frame rate it renders at."""
     import gymnasium as gym
 
     env, obs, frame = renderer(env_id, seed)
-    from PIL import Image
-
     discrete = isinstance(env.action_space, gym.spaces.Discrete)
     frames = [frame]
     if hasattr(act, "reset"):  # a recurrent policy: fresh memory for the episode
@@ -169,9 +165,30 @@ def render_episode(act, env_id, path, seed=0):
         frames.append(env.render())
         done = terminated or truncated
     env.close()
-    images = [Image.fromarray(frame) for frame in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+    return frames, env.metadata.get("render_fps", 30)
+
+
+def render_episode(act, env_id, path, seed=0, writer=None, step=0):
+    """Write one episode of the policy as an animated GIF (Pillow: `pip install -e '.[render]'`),
+    and, given a tensorboardX writer, show it in TensorBoard as videos/episode at `step`."""
+    from .events import add_gif, gif
+
+    frames, fps = episode_frames(act, env_id, seed)
+    data = gif(frames, fps)
+    with open(path, "wb") as f:
+        f.write(data)
+    if writer is not None:
+        add_gif(writer, "videos/episode", data, frames[0].shape[0], frames[0].shape[1], step)
     return path
+
+
+def policy_of(module, args, env, state, rows=slice(None)):
+    """The policy of the agents `rows` of a checkpoint's population, on fresh networks."""
+    model, obs_norm = module.build(args, env, models=len(range(args.num_seeds)[rows]))
+    model.load_state_dict({name: value[rows] for name, value in state[module.MODEL].items()})
+    if obs_norm is not None and state.get("obs_norm") is not None:
+        obs_norm.load_state_dict({name: value[rows] for name, value in state["obs_norm"].items()})
+    return module.policy(model, obs_norm)
 
 
 def main(argv=None) -> int:

@@ -36,6 +36,7 @@ class Monitor:
         # that compares populations.
         self.population = summary_writer(logdir) if len(seeds) > 1 else None
         self.sessions = []
+        self.histogram_every = 0  # updates between histograms of weights, gradients and actions
         self.total, self.step, self.start_step = total_steps, start_step, start_step
         self.stream = stream or sys.stdout
         self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
@@ -56,6 +57,9 @@ class Monitor:
             if self.warm is None:
                 self.warm = (time.perf_counter(), step)
             self.show()
+
+    def histogram(self, tag, values, step, agent=0):
+        self.writers[agent].add_histogram(tag, values, step)
 
     def each(self, method, *args, **kwargs):
         """Call a writer method (add_text, add_scalar, ...) on every agent's run."""

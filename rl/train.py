@@ -29,7 +29,7 @@ import autodiff as ad
 from .config import (ConfigError, build_parser, checked_values, dataclass_defaults, defaults_for, load_toml, resolve,
                      unknown_flags_error)
 from .defaults import tuned_defaults
-from .evaluate import eval_seeds, evaluate, report, seeds_of
+from .evaluate import eval_seeds, evaluate, policy_of, render_episode, renderer, report, seeds_of
 from .monitor import Monitor
 from .rundir import ALGOS, CHECKPOINT, CONFIG, check_checkpoint, new_run_dir, read_checkpoint, read_config
 from .stats import summary
@@ -47,6 +47,13 @@ def _run_flags(parser: argparse.ArgumentParser):
     group.add_argument("--eval-episodes", type=int, default=100, help="deterministic evaluation episodes at the end (0: none; default: 100)")
     group.add_argument("--save-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS env steps (default: 0, only at the end and on Ctrl-C)")
     group.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its checkpoint, in the same directory")
+    group.add_argument("--capture-video", action="store_true",
+                       help="render an evaluation episode of the first agent at the end (and every --video-every "
+                            "steps) as a GIF in the run directory's videos/ and in TensorBoard (pip install -e '.[render]')")
+    group.add_argument("--video-every", type=int, default=0, metavar="STEPS",
+                       help="with --capture-video, also render an episode every STEPS env steps (default: 0, only at the end)")
+    group.add_argument("--log-histograms", type=int, default=0, metavar="N",
+                       help="histograms of weights, gradients and actions in TensorBoard every N updates (default: 0, none)")
 
 
 def parse(argv):
@@ -71,9 +78,13 @@ def parse(argv):
     if unknown:
         raise unknown_flags_error(parser, unknown)
     ns = vars(ns)
-    run = {k: ns.pop(k) for k in ("logdir", "run_name", "config", "eval_episodes", "save_every", "resume")}
-    if run["eval_episodes"] < 0 or run["save_every"] < 0:
-        raise ConfigError("--eval-episodes and --save-every must not be negative")
+    run = {k: ns.pop(k) for k in ("logdir", "run_name", "config", "eval_episodes", "save_every", "resume",
+                                  "capture_video", "video_every", "log_histograms")}
+    for flag in ("eval_episodes", "save_every", "video_every", "log_histograms"):
+        if run[flag] < 0:
+            raise ConfigError(f"--{flag.replace('_', '-')} must not be negative, got {run[flag]}")
+    if run["video_every"] and not run["capture_video"]:
+        raise ConfigError("--video-every sets how often --capture-video renders; give --capture-video too")
     config_file = load_toml(run["config"]) if run["config"] else None
     source = f"the config file {run['config']}"
     if run["resume"]:
@@ -162,6 +173,10 @@ def run(algo, module, args, options) -> int:
                         episode_statistics=True)
         check_memory(module, args, env)
         model, obs_norm = module.build(args, env, models=len(seeds))  # its own check that it can act here
+        if options["capture_video"]:
+            renderer(args.env_id)[0].close()  # before training, not after it
+    except ConfigError:
+        raise
     except (ValueError, KeyError, TypeError, ImportError) as e:
         raise ConfigError(str(e).strip("'\"")) from None
     except gym_error.DependencyNotInstalled as e:
@@ -185,6 +200,8 @@ def run(algo, module, args, options) -> int:
 
     checkpoint_path = os.path.join(run_dir, CHECKPOINT)
     monitor = Monitor(run_dir, args.trained_timesteps, int(resume["global_step"]) if resume else 0, seeds=seeds)
+    monitor.histogram_every = options["log_histograms"]
+    videos = Videos(module, args, env, run_dir, monitor, options["video_every"]) if options["capture_video"] else None
     if resume is None:
         settings = {"algo": algo, "run": os.path.basename(run_dir), **config["args"]}
         for seed, writer in zip(seeds, monitor.writers):
@@ -197,6 +214,8 @@ def run(algo, module, args, options) -> int:
         def callback(step, snapshot):
             latest["snapshot"] = snapshot
             monitor.step = max(monitor.step, step)  # the last steps of a run may log nothing
+            if videos is not None:
+                videos.during(step, snapshot)
             if options["save_every"] and step - last_saved[0] >= options["save_every"]:
                 _save(checkpoint_path, snapshot, args, algo)
                 last_saved[0] = step
@@ -230,9 +249,48 @@ def run(algo, module, args, options) -> int:
                                           device=args.device, progress=monitor.eval_progress)]
         means = report(returns, seeds, args.env_id)
         monitor.evaluated(means, summary(means)["iqm"] if len(seeds) > 1 else None)
+    if videos is not None:
+        print(f"episode written to {videos.record(module.policy(model, obs_norm), monitor.step, final=True)}")
     monitor.close()
     print(f"run directory: {run_dir}")
     return 0
+
+
+class Videos:
+    """--capture-video: episodes of the first agent, rendered by Gymnasium's own env, as GIFs in
+    videos/ and in TensorBoard; at the end, and every `every` env steps if given."""
+
+    def __init__(self, module, args, env, run_dir, monitor, every):
+        self.module, self.args, self.env, self.monitor, self.every = module, args, env, monitor, every
+        self.dir = os.path.join(run_dir, "videos")
+        os.makedirs(self.dir, exist_ok=True)
+        self.last, self.paths = monitor.step, {}
+
+    def during(self, step, snapshot):
+        if self.every and step - self.last >= self.every:
+            self.last = step
+            single = dataclasses.replace(self.args, num_seeds=1)
+            self.record(policy_of(self.module, single, self.env, snapshot(), slice(0, 1)), step)
+
+    def record(self, act, step, final=False):
+        if step in self.paths:  # the run ended where a video was just taken
+            return self.paths[step]
+        if final and self.args.num_seeds > 1:
+            act = _first_agent(act, self.args.num_seeds)
+        path = os.path.join(self.dir, f"step_{step}.gif")
+        self.paths[step] = render_episode(act, self.args.env_id, path, eval_seeds(self.args)[0], self.monitor.writer,
+                                          step)
+        return path
+
+
+def _first_agent(act, k):
+    """A population's policy as the first agent's: its observation copied to every agent."""
+    def first(obs):
+        return act(ad.tensor(obs.numpy().repeat(k, axis=0)))[:1]
+
+    if hasattr(act, "reset"):
+        first.reset = act.reset
+    return first
 
 
 def describe(algo, module, args, run_dir, origins: dict) -> str:

@@ -148,3 +148,26 @@ def test_training_leaves_torch_unimported_even_where_it_is_importable(tmp_path):
                             timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "True False"  # importable, and not imported
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_videos_and_histograms_read_back(algo, tmp_path):
+    steps = {"ppo": ["--total-timesteps", "4096"],
+             "dqn": ["--total-timesteps", "1600", "--learning-starts", "512", "--train-frequency", "256",
+                     "--gradient-steps", "2"]}[algo]
+    assert train.main([algo, "CartPole", *steps, "--eval-episodes", "0", "--capture-video", "--video-every", "1024",
+                       "--log-histograms", "2", "--logdir", str(tmp_path), "--run-name", "v"]) == 0
+    run = tmp_path / "v"
+    acc = read(run)
+    gifs = sorted((run / "videos").glob("step_*.gif"))
+    images = acc.Images("videos/episode")
+    assert len(gifs) == len(images) >= 2  # during training and at the end
+    assert images[-1].encoded_image_string == gifs[-1].read_bytes()
+    assert (images[-1].height, images[-1].width) == (400, 600)  # CartPole's renderer
+    histograms = set(acc.Tags()["histograms"])
+    weights = {"ppo": "weights/actor.0.weight", "dqn": "weights/0.weight"}[algo]
+    assert {"actions", weights, weights.replace("weights/", "gradients/")} <= histograms
+    actions = acc.Histograms("actions")
+    assert actions[0].histogram_value.min >= 0 and actions[0].histogram_value.max <= 1  # CartPole's two actions
+    updates = {"ppo": 2, "dqn": 2}[algo]  # every second update of the run's few
+    assert len(actions) >= 1 and all(h.step > 0 for h in actions) and len(actions) <= 8 // updates + 1

@@ -20,6 +20,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 
 from gymnasium import error as gym_error
@@ -113,7 +114,10 @@ class _StopOnInterrupt:
         self.requested = False
 
     def __enter__(self):
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        # Only the main thread may set a handler (a run in a Ray Tune worker runs in another one).
+        self._installed = threading.current_thread() is threading.main_thread()
+        if self._installed:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def _handle(self, signum, frame):
@@ -123,7 +127,8 @@ class _StopOnInterrupt:
         print("\nstopping after this iteration (Ctrl-C again to stop at once)...", file=sys.stderr)
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._previous)
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _save(path, snapshot, args, algo):
@@ -165,7 +170,12 @@ def check_memory(module, args, env):
 
 
 def run(algo, module, args, options) -> int:
+    """Train, checkpoint and evaluate, printing to options["out"] (stdout unless given). A caller
+    that drives runs (rl.sweep) may pass options["on_iteration"](step, snapshot, monitor), called
+    after every iteration (False stops the run), and options["on_end"](monitor, means)."""
     import envs
+
+    out = options.get("out") or sys.stdout
 
     seeds = seeds_of(args)
     try:
@@ -194,12 +204,13 @@ def run(algo, module, args, options) -> int:
     config = {"algo": algo, "args": dataclasses.asdict(args)}
     with open(os.path.join(run_dir, CONFIG), "w") as f:
         json.dump(config, f, indent=2)
-    print(describe(algo, module, args, run_dir, options["origins"]))
+    print(describe(algo, module, args, run_dir, options.get("origins", {})), file=out)
     if resume is not None:
-        print(f"resuming {run_dir} from step {resume['global_step']:,} of {args.trained_timesteps:,}")
+        print(f"resuming {run_dir} from step {resume['global_step']:,} of {args.trained_timesteps:,}", file=out)
 
     checkpoint_path = os.path.join(run_dir, CHECKPOINT)
-    monitor = Monitor(run_dir, args.trained_timesteps, int(resume["global_step"]) if resume else 0, seeds=seeds)
+    monitor = Monitor(run_dir, args.trained_timesteps, int(resume["global_step"]) if resume else 0, stream=out,
+                      seeds=seeds)
     monitor.histogram_every = options["log_histograms"]
     videos = Videos(module, args, env, run_dir, monitor, options["video_every"]) if options["capture_video"] else None
     if resume is None:
@@ -219,7 +230,8 @@ def run(algo, module, args, options) -> int:
             if options["save_every"] and step - last_saved[0] >= options["save_every"]:
                 _save(checkpoint_path, snapshot, args, algo)
                 last_saved[0] = step
-            return not stop.requested
+            hook = options.get("on_iteration")
+            return not stop.requested and (hook is None or hook(step, snapshot, monitor) is not False)
 
         try:
             model, obs_norm = module.train(args, env=env, log=monitor, callback=callback, resume=resume)
@@ -238,21 +250,23 @@ def run(algo, module, args, options) -> int:
         monitor.close()
         where = f"checkpoint in {run_dir} (continue with --resume {run_dir})" if "snapshot" in latest \
             else "no iteration finished, so no checkpoint was saved"
-        print(f"stopped at step {monitor.step:,}; {where}")
+        print(f"stopped at step {monitor.step:,}; {where}", file=out)
         return 130
     for agent, (step, why) in sorted(getattr(model, "diverged", {}).items()):
         print(f"seed {seeds[agent]}: stopped at step {step:,}: {why}; it kept its parameters from before, "
-              "and its evaluation is of those")
+              "and its evaluation is of those", file=out)
     if options["eval_episodes"]:
         act = module.policy(model, obs_norm)
         returns = [r for r, _ in evaluate(act, args.env_id, options["eval_episodes"], eval_seeds(args),
                                           device=args.device, progress=monitor.eval_progress)]
-        means = report(returns, seeds, args.env_id)
+        means = report(returns, seeds, args.env_id, out)
         monitor.evaluated(means, summary(means)["iqm"] if len(seeds) > 1 else None)
     if videos is not None:
-        print(f"episode written to {videos.record(module.policy(model, obs_norm), monitor.step, final=True)}")
+        print(f"episode written to {videos.record(module.policy(model, obs_norm), monitor.step, final=True)}", file=out)
+    if options.get("on_end"):
+        options["on_end"](monitor, means if options["eval_episodes"] else None)
     monitor.close()
-    print(f"run directory: {run_dir}")
+    print(f"run directory: {run_dir}", file=out)
     return 0
 
 

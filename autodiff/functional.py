@@ -107,36 +107,16 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     return ops.Clamp.apply(x, min, max)
 
 
-def neg(x: Tensor) -> Tensor:
-    return ops.Neg.apply(x)
+def _unary(op):
+    def fn(x: Tensor) -> Tensor:
+        return op.apply(x)
+
+    fn.__name__ = fn.__qualname__ = op.__name__.lower()
+    return fn
 
 
-def abs(x: Tensor) -> Tensor:
-    return ops.Abs.apply(x)
-
-
-def exp(x: Tensor) -> Tensor:
-    return ops.Exp.apply(x)
-
-
-def log(x: Tensor) -> Tensor:
-    return ops.Log.apply(x)
-
-
-def sqrt(x: Tensor) -> Tensor:
-    return ops.Sqrt.apply(x)
-
-
-def tanh(x: Tensor) -> Tensor:
-    return ops.Tanh.apply(x)
-
-
-def relu(x: Tensor) -> Tensor:
-    return ops.Relu.apply(x)
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    return ops.Sigmoid.apply(x)
+neg, abs, exp, log = _unary(ops.Neg), _unary(ops.Abs), _unary(ops.Exp), _unary(ops.Log)
+sqrt, tanh, relu, sigmoid = _unary(ops.Sqrt), _unary(ops.Tanh), _unary(ops.Relu), _unary(ops.Sigmoid)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

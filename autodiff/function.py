@@ -193,27 +193,17 @@ class Function:
                 backend = a._backend
                 break
         state = STATE
-        if cls._primitive and not state.enabled and not state.anomaly:
-            # The path backward rules take when no graph is wanted: nothing to record or check.
-            ctx = Context()
-            ctx.backend = backend
-            ctx._record = False
-            try:
-                out = cls.forward(ctx, *args)
-            except (ValueError, IndexError) as e:
-                raise _shape_error(cls, args, e) from None
-            if not isinstance(out, Tensor):
-                out = Tensor._make(out, backend)
-            if cls._view:
-                out._version = args[0]._version
-            return out
-        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-        record = state.enabled and True in needs
         ctx = Context()
         ctx.backend = backend
-        ctx.needs_input_grad = needs
-        ctx._record = record
-        ctx._saved = ()
+        if cls._primitive and not state.enabled and not state.anomaly:
+            # The path backward rules take when no graph is wanted: nothing to record or check, so
+            # no needs_input_grad either (BENCHMARKS.md, "Fast paths", measures what this saves).
+            record = ctx._record = False
+        else:
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            record = ctx._record = state.enabled and True in needs
+            ctx.needs_input_grad = needs
+            ctx._saved = ()
         try:
             if cls._primitive:
                 out = cls.forward(ctx, *args)

@@ -1,5 +1,8 @@
-"""Ops composed from the primitives in `ops.py` (no backward rules of their own), and the Tensor
-methods and operators, which are attached to `Tensor` at the bottom of this module."""
+"""Every Tensor method that computes: the primitives of `autodiff/ops` called with Python values
+lifted to tensors, and the ops composed from them (no backward rules of their own).
+
+`Tensor` (autodiff/tensor.py) lists each of its methods that is a function here; this module is
+built on Tensor, so it sets them on the class as it loads (`_set_methods`, at the bottom)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import math
 import numpy as np
 
 from . import ops
-from .tensor import DEFAULT_DTYPE, Tensor, _NUMBER, _unwrap_index
+from .tensor import DEFAULT_DTYPE, Tensor, _NUMBER, _functional, _unwrap_index
 
 
 _CONSTANTS: dict = {}
@@ -64,11 +67,11 @@ def _binary(fn):
     return forward, reflected
 
 
-add, _radd = _binary(ops.Add)
-sub, _rsub = _binary(ops.Sub)
-mul, _rmul = _binary(ops.Mul)
-div, _rdiv = _binary(ops.Div)
-_pow, _rpow = _binary(ops.Pow)
+add, radd = _binary(ops.Add)
+sub, rsub = _binary(ops.Sub)
+mul, rmul = _binary(ops.Mul)
+div, rdiv = _binary(ops.Div)
+_pow, rpow = _binary(ops.Pow)
 
 
 def pow(a, b):
@@ -104,6 +107,18 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     return ops.Clamp.apply(x, min, max)
 
 
+def _unary(op):
+    def fn(x: Tensor) -> Tensor:
+        return op.apply(x)
+
+    fn.__name__ = fn.__qualname__ = op.__name__.lower()
+    return fn
+
+
+neg, abs, exp, log = _unary(ops.Neg), _unary(ops.Abs), _unary(ops.Exp), _unary(ops.Log)
+sqrt, tanh, relu, sigmoid = _unary(ops.Sqrt), _unary(ops.Tanh), _unary(ops.Relu), _unary(ops.Sigmoid)
+
+
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with numpy's rules for 1-D operands (promoted, then squeezed)."""
     if a.ndim == 1 and b.ndim == 1:
@@ -113,6 +128,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if b.ndim == 1:
         return ops.MatMul.apply(a, b.reshape((-1, 1)), False, False).reshape(a.shape[:-1])
     return ops.MatMul.apply(a, b, False, False)
+
+
+def rmatmul(a: Tensor, b) -> Tensor:
+    return matmul(_lift(b, a), a)
 
 
 _LINEAR_ACTIVATIONS = (None, "tanh", "relu")
@@ -332,45 +351,19 @@ def _logical(op):
     return fn
 
 
-def _attach():
-    T = Tensor
-    T.__add__, T.__radd__ = add, _radd
-    T.__sub__, T.__rsub__ = sub, _rsub
-    T.__mul__, T.__rmul__ = mul, _rmul
-    T.__truediv__, T.__rtruediv__ = div, _rdiv
-    T.__pow__, T.__rpow__ = pow, _rpow
-    T.__neg__ = lambda x: ops.Neg.apply(x)
-    T.__abs__ = T.abs = lambda x: ops.Abs.apply(x)
-    T.__matmul__ = T.matmul = matmul
-    T.__rmatmul__ = lambda a, b: matmul(_lift(b, a), a)
-    T.__getitem__ = getitem
-    for name, op in [("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge"), ("eq", "eq"), ("ne", "ne")]:
-        setattr(T, f"__{name}__", _compare(op))
-    T.__and__, T.__or__, T.__xor__ = _logical("and"), _logical("or"), _logical("xor")
-    T.__invert__ = _logical("not")
-    T.add, T.sub, T.mul, T.div, T.pow = add, sub, mul, div, pow
-    T.neg = T.__neg__
-    T.exp = lambda x: ops.Exp.apply(x)
-    T.log = lambda x: ops.Log.apply(x)
-    T.sqrt = lambda x: ops.Sqrt.apply(x)
-    T.tanh = lambda x: ops.Tanh.apply(x)
-    T.relu = lambda x: ops.Relu.apply(x)
-    T.sigmoid = lambda x: ops.Sigmoid.apply(x)
-    T.square = lambda x: x * x
-    T.softplus = softplus
-    T.sum, T.mean, T.var, T.std, T.max, T.min = sum, mean, var, std, max, min
-    T.logsumexp, T.softmax, T.log_softmax = logsumexp, softmax, log_softmax
-    T.clamp = T.clip = clamp
-    T.minimum, T.maximum = minimum, maximum
-    T.reshape = T.view = reshape
-    T.permute, T.transpose, T.unsqueeze, T.squeeze, T.flatten = permute, transpose, unsqueeze, squeeze, flatten
-    T.expand = expand
-    T.T = property(lambda x: transpose(x, 0, 1) if x.ndim == 2 else permute(x, tuple(reversed(range(x.ndim)))))
-    T.mT = property(lambda x: transpose(x, -2, -1))
-    T.gather = gather
-    T.argmax = argmax
-    T.any = lambda x: bool(np.any(x.numpy()))
-    T.all = lambda x: bool(np.all(x.numpy()))
+eq, ne, lt, le, gt, ge = (_compare(op) for op in ("eq", "ne", "lt", "le", "gt", "ge"))
+logical_and, logical_or, logical_xor, logical_not = (_logical(op) for op in ("and", "or", "xor", "not"))
 
 
-_attach()
+def _set_methods(cls):
+    """Replace each method mark in `cls`'s body (Tensor's) with the function here that it names."""
+    for name, mark in list(vars(cls).items()):
+        if isinstance(mark, _functional):
+            fn = globals().get(mark.name or name)
+            if not callable(fn):
+                raise ImportError(f"{cls.__name__}.{name} names autodiff.functional.{mark.name or name}, "
+                                  "which is not defined there")
+            setattr(cls, name, fn)
+
+
+_set_methods(Tensor)

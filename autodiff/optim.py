@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn import Parameter
+from .module import Parameter
 from .tensor import Tensor
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import functional as F
 from . import ops
-from .nn import Module, Parameter, _host_rng
+from .module import Module, Parameter, _host_rng
 from .tensor import DEFAULT_DTYPE, Tensor
 
 

@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from .module import Module
+from .optim import Optimizer
 from .tensor import Tensor
 
 _META = "__autodiff_meta__"
@@ -18,9 +20,6 @@ _META = "__autodiff_meta__"
 def save(obj, path):
     """Write a Module's state dict, or any nest of dicts holding tensors, arrays and plain values.
     The file is written next to `path` and renamed into place, so a crash never leaves half a file."""
-    from .nn import Module
-    from .optim import Optimizer
-
     arrays = {}
 
     def encode(value, key):

@@ -2,6 +2,10 @@
 
 Every op called on a Tensor that requires grad records a `Context` on its output; `backward()`
 walks those records in reverse topological order (`autodiff.engine`). Method names are PyTorch's.
+
+This module is the bottom of autodiff: the ops, `Function` and the engine are built on `Tensor`, so
+it imports none of them at the top. The class lists every method it has; its maths are functions
+of `autodiff/functional.py`, which sets them on the class as it loads (see `_functional`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,21 @@ from .backend import get_backend
 
 DEFAULT_DTYPE = np.float32
 _NUMBER = (int, float, bool, np.number, np.bool_)
+
+
+class _functional:
+    """Marks a method of Tensor that is the function `name` of autodiff/functional.py (or the one
+    named as the method, when `name` is None). functional builds on this module, so it cannot be
+    imported here; it replaces every mark with its function as it loads, and fails to load if one
+    names no function there."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name=None):
+        self.name = name
+
+    def __repr__(self):
+        return f"<Tensor method: autodiff.functional.{self.name or '(its own name)'}>"
 
 
 class Tensor:
@@ -122,7 +141,9 @@ class Tensor:
             t = Tensor._make(get_backend(device).asarray(t.numpy()), get_backend(device),
                              t.requires_grad and t.is_leaf)
         if dtype is not None and np.dtype(dtype) != t.dtype:
-            t = _ops.Cast.apply(t, np.dtype(dtype))
+            from .ops import Cast  # the ops are built on this module
+
+            t = Cast.apply(t, np.dtype(dtype))
         return t
 
     def float(self):
@@ -151,7 +172,9 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into each leaf's `.grad` (see `autodiff.engine.backward`)."""
-        _engine._run([self], None if gradient is None else [gradient], retain_graph, create_graph, None)
+        from .engine import backward  # the engine is built on this module
+
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces
@@ -166,7 +189,7 @@ class Tensor:
     # -- in place ------------------------------------------------------------------------------------
     def _check_inplace(self, op):
         if self.requires_grad:  # the import only here: it cost ~1 us of every rollout-buffer write
-            from .function import is_grad_enabled  # autodiff.function imports this module
+            from .function import is_grad_enabled  # autodiff.function is built on this module
 
             if is_grad_enabled():
                 raise RuntimeError(
@@ -204,6 +227,41 @@ class Tensor:
 
     def zero_(self):
         return self.copy_(0)
+
+    # -- maths -----------------------------------------------------------------------------------------
+    # Each a function of autodiff/functional.py: x.exp() is F.exp(x), x + y is F.add(x, y).
+    exp = log = sqrt = tanh = relu = sigmoid = softplus = abs = neg = _functional()
+    add = sub = mul = div = pow = matmul = minimum = maximum = clamp = _functional()
+    sum = mean = var = std = max = min = logsumexp = softmax = log_softmax = argmax = _functional()
+    reshape = permute = transpose = unsqueeze = squeeze = flatten = expand = gather = _functional()
+    clip, view = _functional("clamp"), _functional("reshape")
+    __add__, __sub__, __mul__ = _functional("add"), _functional("sub"), _functional("mul")
+    __truediv__, __pow__, __matmul__ = _functional("div"), _functional("pow"), _functional("matmul")
+    __radd__, __rsub__, __rmul__ = _functional("radd"), _functional("rsub"), _functional("rmul")
+    __rtruediv__, __rpow__, __rmatmul__ = _functional("rdiv"), _functional("rpow"), _functional("rmatmul")
+    __neg__, __abs__, __getitem__ = _functional("neg"), _functional("abs"), _functional("getitem")
+    __eq__, __ne__, __lt__ = _functional("eq"), _functional("ne"), _functional("lt")
+    __le__, __gt__, __ge__ = _functional("le"), _functional("gt"), _functional("ge")
+    __and__, __or__ = _functional("logical_and"), _functional("logical_or")
+    __xor__, __invert__ = _functional("logical_xor"), _functional("logical_not")
+
+    # Composed from the methods above, looked up when called.
+    def square(self) -> Tensor:
+        return self * self
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose(0, 1) if self.ndim == 2 else self.permute(tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def any(self) -> bool:
+        return bool(np.any(self.numpy()))
+
+    def all(self) -> bool:
+        return bool(np.all(self.numpy()))
 
     # -- repr ------------------------------------------------------------------------------------------
     def __repr__(self):
@@ -351,7 +409,3 @@ def _shape(shape) -> tuple:
         shape = shape[0]
     return tuple(int(n) for n in shape)
 
-
-from . import ops as _ops  # noqa: E402  (ops need the Tensor class defined above)
-from . import functional as _functional  # noqa: E402,F401  (attaches the math methods to Tensor)
-from . import engine as _engine  # noqa: E402

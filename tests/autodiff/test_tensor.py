@@ -73,3 +73,27 @@ def test_indexing_with_tensors_and_lists():
     np.testing.assert_array_equal(x[ad.tensor([0, 2])].numpy(), x.numpy()[[0, 2]])
     np.testing.assert_array_equal(x[[1, 1]].numpy(), x.numpy()[[1, 1]])
     np.testing.assert_array_equal(x[x > 5].numpy(), x.numpy()[x.numpy() > 5])
+
+
+def test_every_method_the_class_lists_is_the_function_it_names():
+    from autodiff import functional as F
+    from autodiff.tensor import _functional
+
+    assert [n for n, v in vars(ad.Tensor).items() if isinstance(v, _functional)] == []
+    assert (ad.Tensor.exp, ad.Tensor.__radd__, ad.Tensor.clip, ad.Tensor.__invert__) == (
+        F.exp, F.radd, F.clamp, F.logical_not)
+    x = ad.tensor([[0.5, -2.0]])
+    np.testing.assert_array_equal((3 - x.exp()).numpy(), 3 - np.exp(x.numpy()))
+    np.testing.assert_array_equal((~(x > 0)).numpy(), ~(x.numpy() > 0))
+
+
+def test_a_listed_method_that_names_no_function_is_an_import_error():
+    from autodiff.functional import _set_methods
+    from autodiff.tensor import _functional
+
+    class Listed:
+        exp = _functional()
+        cube = _functional("cube")
+
+    with pytest.raises(ImportError, match="Listed.cube names autodiff.functional.cube"):
+        _set_methods(Listed)

@@ -84,14 +84,15 @@ def unknown_flags_error(parser, unknown) -> ConfigError:
                        + (f"; {meant}" if meant else "") + " (--help lists every flag)")
 
 
-def build_parser(prog, args_cls, defaults: dict) -> argparse.ArgumentParser:
+def build_parser(prog, args_cls, defaults: dict, env_nargs=None) -> argparse.ArgumentParser:
     """Flags for every field; only the flags a user gives appear in the parsed namespace (so a
-    config file is not overridden by defaults); `defaults` are shown in the help."""
+    config file is not overridden by defaults); `defaults` are shown in the help. `env_nargs`:
+    how many env names the command takes (argparse's nargs; one by default)."""
     parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False,
                                      description=(args_cls.__module__.split(".")[-1].upper() + ": "
                                                   + (inspect.getdoc(inspect.getmodule(args_cls)) or "").split("\n")[0]))
     parser.add_argument("algo", help="the algorithm")
-    parser.add_argument("env", help="the environment: a built-in name, a Gymnasium id, a plugin")
+    parser.add_argument("env", nargs=env_nargs, help="the environment: a built-in name, a Gymnasium id, a plugin")
     docs = field_docs(args_cls)
     for field in dataclasses.fields(args_cls):
         if field.name == "env_id":

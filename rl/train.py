@@ -323,9 +323,9 @@ def describe(algo, module, args, run_dir, origins: dict) -> str:
     changed = {k: v for k, v in dataclasses.asdict(args).items()
                if k not in ("env_id", "seed", "device") and (v != plain[k] or not origins.get(k, "tuned").startswith("tuned"))}
     if changed:
-        width = max(map(len, changed))
+        width, value_width = max(map(len, changed)), max(10, *(len(str(v)) for v in changed.values()))
         lines.append(f"settings other than {algo}'s defaults (all of them: {os.path.join(run_dir, CONFIG)}):")
-        lines += [f"  {k:<{width}}  {str(v):<10} {origins.get(k, '')}".rstrip() for k, v in changed.items()]
+        lines += [f"  {k:<{width}}  {str(v):<{value_width}} {origins.get(k, '')}".rstrip() for k, v in changed.items()]
     else:
         lines.append(f"{algo}'s default settings (all of them: {os.path.join(run_dir, CONFIG)})")
     return "\n".join(lines)

@@ -421,11 +421,14 @@ def write_results(results, algo, envs, fixed, spaces, total, directory, out):
         trial_id = "_".join(os.path.basename(result.path).split("_")[:2])  # trial_<id>, without its settings
         rows.append((metrics.get("score", float("nan")), config, steps, status, trial_id))
     rows.sort(key=lambda r: -r[0] if math.isfinite(r[0]) else math.inf)
-    width = {s.name: max(len(s.name), *(len(repr(r[1][s.name])) for r in rows)) for s in spaces}
+    def shown(value):  # best.toml holds the exact values
+        return f"{value:.3g}" if isinstance(value, float) else repr(value)
+
+    width = {s.name: max(len(s.name), *(len(shown(r[1][s.name])) for r in rows)) for s in spaces}
     print(f"\n{'score':>10}  " + "  ".join(f"{s.name:<{width[s.name]}}" for s in spaces)
           + f"  {'env steps':>11}  status         trial", file=out)
     for score, config, steps, status, trial_name in rows:
-        print(f"{score:>10.2f}  " + "  ".join(f"{config[s.name]!r:<{width[s.name]}}" for s in spaces)
+        print(f"{score:>10.2f}  " + "  ".join(f"{shown(config[s.name]):<{width[s.name]}}" for s in spaces)
               + f"  {steps:>11,}  {status:<13}  {trial_name}", file=out)
     finished = [r for r in rows if r[3] == "done" and math.isfinite(r[0])]
     if not finished:
@@ -439,6 +442,9 @@ def write_results(results, algo, envs, fixed, spaces, total, directory, out):
         for key, value in best.items():
             if value is not None:
                 f.write(f"{key} = {_toml(value)}\n")
+    here = os.path.relpath(directory)
+    directory = here if not here.startswith("..") else directory
+    path = os.path.join(directory, "best.toml")
     print(f"best settings: {path} (python -m rl.train {algo} {envs[0]} --config {path}); "
           f"tensorboard --logdir {directory}", file=out)
     return 0

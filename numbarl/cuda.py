@@ -1,0 +1,28 @@
+"""Whether device="cuda" can run here and, where it cannot, what is missing, in one sentence that
+envs and autodiff both give (neither imports the other)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+
+def unavailable() -> str | None:
+    """None where CUDA kernels can run (a GPU, or numba's simulator); else why not, and what to do."""
+    try:
+        from numba import cuda
+    except ImportError:
+        return "device 'cuda' needs numba with numba-cuda (pip install -e '.[cuda]'); valid here: cpu, auto"
+    if cuda.is_available():
+        return None
+    if importlib.util.find_spec("numba_cuda") is None:
+        return ("device 'cuda' needs numba-cuda (pip install -e '.[cuda]') and an NVIDIA GPU with its driver; "
+                "valid here: cpu, auto")
+    try:
+        count = len(cuda.gpus)  # initialises the driver, and raises saying what failed
+        reason = "it finds no NVIDIA GPU" if not count else "numba cannot use the GPU it finds"
+    except Exception as e:  # CudaSupportError: no driver library, no device, a driver too old
+        detail = " ".join(str(e).replace("Error at driver init:", "").split()).rstrip(": .") or type(e).__name__
+        reason = "numba's CUDA driver check says: " + detail.replace(". ", "; ")
+    return (f"device 'cuda' cannot run here: numba-cuda is installed, but {reason} (nvidia-smi shows what the "
+            "machine has); valid here: cpu, auto (NUMBA_ENABLE_CUDASIM=1 runs CUDA kernels in numba's simulator, "
+            "which is for tests only: far too slow to train)")

@@ -262,7 +262,8 @@ def run(algo, module, args, options) -> int:
         means = report(returns, seeds, args.env_id, out)
         monitor.evaluated(means, summary(means)["iqm"] if len(seeds) > 1 else None)
     if videos is not None:
-        print(f"episode written to {videos.record(module.policy(model, obs_norm), monitor.step, final=True)}", file=out)
+        state = {module.MODEL: model.state_dict(), "obs_norm": obs_norm and obs_norm.state_dict()}
+        print(f"episode written to {videos.record(state, monitor.step)}", file=out)
     if options.get("on_end"):
         options["on_end"](monitor, means if options["eval_episodes"] else None)
     monitor.close()
@@ -283,28 +284,18 @@ class Videos:
     def during(self, step, snapshot):
         if self.every and step - self.last >= self.every:
             self.last = step
-            single = dataclasses.replace(self.args, num_seeds=1)
-            self.record(policy_of(self.module, single, self.env, snapshot(), slice(0, 1)), step)
+            self.record(snapshot(), step)
 
-    def record(self, act, step, final=False):
+    def record(self, state, step):
+        """The first agent's episode from a checkpoint-like `state` (its networks' entries)."""
         if step in self.paths:  # the run ended where a video was just taken
             return self.paths[step]
-        if final and self.args.num_seeds > 1:
-            act = _first_agent(act, self.args.num_seeds)
+        single = dataclasses.replace(self.args, num_seeds=1)
+        act = policy_of(self.module, single, self.env, state, slice(0, 1))
         path = os.path.join(self.dir, f"step_{step}.gif")
         self.paths[step] = render_episode(act, self.args.env_id, path, eval_seeds(self.args)[0], self.monitor.writer,
                                           step)
         return path
-
-
-def _first_agent(act, k):
-    """A population's policy as the first agent's: its observation copied to every agent."""
-    def first(obs):
-        return act(ad.tensor(obs.numpy().repeat(k, axis=0)))[:1]
-
-    if hasattr(act, "reset"):
-        first.reset = act.reset
-    return first
 
 
 def describe(algo, module, args, run_dir, origins: dict) -> str:

@@ -73,6 +73,7 @@ class RewardedResets(Broken):
     """Next-step auto-reset that pays the reset step: what a hand-written NEXT_STEP gets wrong."""
 
     metadata = {"autoreset_mode": envs.base.AutoresetMode.NEXT_STEP}
+    episode_statistics = False
 
     def reset(self, seed=None):
         self.t = 0

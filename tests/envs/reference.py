@@ -2,6 +2,7 @@
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector import AutoresetMode
 
 import envs
 
@@ -109,3 +110,39 @@ def assert_same_step(ours, theirs, where=""):
         np.testing.assert_array_equal(i1["_episode"], i2["_episode"])
         np.testing.assert_allclose(i1["episode"]["r"], i2["episode"]["r"], rtol=1e-5, atol=1e-5)
         np.testing.assert_array_equal(i1["episode"]["l"], i2["episode"]["l"])
+
+
+def random_actions(env, rng):
+    """Actions from env's action space (a wrapper's, if it is one), or from 1.5 times the base
+    env's bounds where the wrapper's space is unbounded (ClipAction)."""
+    space = env.single_action_space
+    if hasattr(space, "n"):
+        return rng.integers(0, space.n, env.num_envs)
+    if not space.is_bounded():
+        space = env.unwrapped.single_action_space
+        return 1.5 * rng.uniform(space.low, space.high, (env.num_envs, *space.shape)).astype(np.float32)
+    return rng.uniform(space.low, space.high, (env.num_envs, *space.shape)).astype(np.float32)
+
+
+def run_lockstep(ours, theirs, steps, seed, check=assert_same_step):
+    """Step numbarl's env and Gymnasium's in lockstep with the same random actions, resetting
+    ended sub-envs by mask in DISABLED mode; returns how many reset steps and ended episodes
+    both saw."""
+    rng = np.random.default_rng(seed)
+    (first, _), (twin_first, _) = lockstep(ours, theirs, lambda e: e.reset(seed=seed))
+    np.testing.assert_allclose(first, twin_first, rtol=1e-5, atol=1e-5)
+    resets = ends = 0
+    for k in range(steps):
+        actions = random_actions(ours, rng)
+        pending = ours.unwrapped.t < 0  # NEXT_STEP: these sub-envs start a new episode now
+        a, b = lockstep(ours, theirs, lambda e: e.step(actions))
+        check(a, b, where=f"at step {k}")
+        if ours.unwrapped.autoreset_mode is AutoresetMode.NEXT_STEP and pending.any():
+            assert (a[1][pending] == 0).all() and not (a[2] | a[3])[pending].any()
+            resets += int(pending.sum())
+        ended = a[2] | a[3]
+        ends += int(ended.sum())
+        if ours.unwrapped.autoreset_mode is AutoresetMode.DISABLED and ended.any():
+            o1, o2 = lockstep(ours, theirs, lambda e: e.reset(options={"reset_mask": ended.copy()}))
+            np.testing.assert_allclose(o1[0], o2[0], rtol=1e-5, atol=1e-5, err_msg=f"masked reset at {k}")
+    return resets, ends

@@ -13,7 +13,7 @@ envs/cartpole.py) and register it with `envs.register` or a `numbarl.envs` entry
 
 from .base import BatchedEnv, dynamics
 from .checker import EnvCheckError, check_env
-from .registry import ENTRY_POINT_GROUP, canonical, gymnasium_id, list, make, register, spec
+from .registry import ENTRY_POINT_GROUP, canonical, driver_source, gymnasium_id, list, make, register, spec
 from .rng import uniform
 
 
@@ -31,4 +31,4 @@ for _name, _target, _aliases in [
     register(_name, _target, aliases=_aliases)
 
 __all__ = ["BatchedEnv", "dynamics", "uniform", "make", "register", "list", "spec", "canonical",
-           "gymnasium_id", "check_env", "EnvCheckError", "ENTRY_POINT_GROUP"]
+           "gymnasium_id", "driver_source", "check_env", "EnvCheckError", "ENTRY_POINT_GROUP"]

@@ -20,6 +20,7 @@ import gymnasium as gym
 
 from numbarl.malloc import keep_freed_memory_in_the_heap
 
+from .autoreset import parse_mode, reset_mask
 from .cuda_driver import CudaDriver, cuda_available
 from .driver import LIMITS, load_driver, pack_params
 from .rng import seed_streams
@@ -31,7 +32,9 @@ def _on_device(array) -> bool:
     return hasattr(array, "__cuda_array_interface__") or hasattr(array, "copy_to_host")
 
 
-_STATE = ("state", "t", "rng", "ep_return")  # what get_state / set_state carry (t: the episode's length so far)
+# What get_state / set_state carry. t: the episode's length so far, or -1 for an episode that
+# ended and awaits its reset (NEXT_STEP and DISABLED modes).
+_STATE = ("state", "t", "rng", "ep_return")
 # What a step writes, in the driver's order: obs, reward, terminated, truncated, final_obs, the
 # finished mask, and the finished episodes' return and length.
 _OUTPUTS = ("_obs", "_reward", "_terminated", "_truncated", "_final_obs", "_done", "_done_return",
@@ -101,8 +104,13 @@ class BatchedEnv(VectorEnv):
         raise NotImplementedError
 
     def __init__(self, num_envs: int = 1, device: str = "cpu", seed: int | None = None, copy: bool = True,
-                 max_episode_steps: int | None = None, episode_statistics: bool = False, **params):
+                 max_episode_steps: int | None = None, episode_statistics: bool = False,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP, **params):
         name = type(self).__name__
+        self.autoreset_mode = parse_mode(autoreset_mode, name)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
+        # Read by every step that ends an episode: an enum member costs ~100 ns to look up.
+        self._final_obs_in_info = self.autoreset_mode is AutoresetMode.SAME_STEP
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"{name}: num_envs must be a positive integer, got {num_envs!r}")
         if device not in ("cpu", "cuda", "auto"):
@@ -187,23 +195,38 @@ class BatchedEnv(VectorEnv):
     # -- the Gymnasium API ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start a new episode in every sub-env (reproducibly, given `seed`: one seed, or a list of
-        K seeds for K equal blocks of sub-envs, envs.rng.seed_streams)."""
+        K seeds for K equal blocks of sub-envs, envs.rng.seed_streams), or, as Gymnasium's vector
+        envs do, only where options["reset_mask"] is True (a seed then reseeds those sub-envs
+        alone); the others keep their episode and their observation."""
+        name = type(self).__name__
+        mask = reset_mask(options, self.num_envs, name)
+        if mask is not None and self._needs_reset:
+            raise RuntimeError(f"{name}: the first reset() starts every sub-env; pass a reset_mask only after it")
         super().reset(seed=seed if seed is None or isinstance(seed, (int, np.integer)) else int(seed[0]))
         if seed is not None:
-            self._write("rng", seed_streams(seed, self.num_envs))
+            streams = seed_streams(seed, self.num_envs)
+            if mask is not None:
+                streams = np.where(self._host(mask), streams, self._host(self.rng))
+            self._write("rng", streams)
         obs = self._new_obs()
-        self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs,
-                               self._mask(True))
+        if mask is None:
+            mask = self._mask(True)
+        elif self.device == "cuda" and not hasattr(mask, "copy_to_host"):
+            from numba import cuda
+
+            mask = cuda.to_device(mask)
+        self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs, mask)
         self._needs_reset = False
         return obs, {}
 
     def step(self, actions):
         """Advance every sub-env by one action; finished ones start their next episode in the
-        same step. With copy=True (the default) the returned arrays are the caller's alone (new,
+        same step (or the next, or at reset(), as autoreset_mode says). With copy=True (the default) the returned arrays are the caller's alone (new,
         or a set reused once the caller holds none of them); with copy=False they are the env's
         own, overwritten by the next step. Where no episode ended, info is
-        empty; otherwise it holds final_obs (rows where _final_obs is False hold the current
-        observation) and, with episode_statistics, episode: r, l (0 where _episode is False)."""
+        empty; otherwise it holds final_obs in SAME_STEP mode (rows where _final_obs is False hold
+        the current observation) and, with episode_statistics, episode: r, l (0 where _episode is
+        False)."""
         if self._needs_reset:
             raise RuntimeError(f"{type(self).__name__}: call reset() before step()")
         if self.device == "cuda":
@@ -220,13 +243,13 @@ class BatchedEnv(VectorEnv):
         else:
             outputs, args = self._own_outputs, self._own
         finished = self._step_adaptive(actions, args) if self._adaptive else self._step_all(actions, *args)
-        if finished < 0:  # the driver checked the actions first and stepped nothing
-            self._check_actions(actions)  # says what is wrong
-            raise ValueError(f"{type(self).__name__}: actions outside {self.single_action_space}")
+        if finished < 0:  # the driver checked first and stepped nothing
+            self._refuse(finished, actions)
         obs, reward, terminated, truncated, final_obs, done, done_return, done_length = outputs
         info = {}
         if finished:
-            info = {"final_obs": final_obs, "_final_obs": done}
+            if self._final_obs_in_info:
+                info = {"final_obs": final_obs, "_final_obs": done}
             if self.episode_statistics:
                 info["episode"], info["_episode"] = {"r": done_return, "l": done_length}, done
         return obs, reward, terminated, truncated, info
@@ -267,12 +290,26 @@ class BatchedEnv(VectorEnv):
             return np.empty(*self._layout[0])
         return self._obs
 
+    def _refuse(self, code: int, actions):
+        """Say why the driver stepped nothing: bad actions (-1), or (-2) sub-envs that ended in
+        DISABLED mode and were not reset."""
+        name = type(self).__name__
+        if code == -2:
+            ended = np.flatnonzero(self.t < 0)
+            raise RuntimeError(f"{name}: sub-env(s) {ended[:8].tolist()}{' ...' if len(ended) > 8 else ''} ended "
+                               "and autoreset_mode is DISABLED; reset them first with "
+                               "env.reset(options={'reset_mask': terminated | truncated})")
+        self._check_actions(actions)  # says what is wrong
+        raise ValueError(f"{name}: actions outside {self.single_action_space}")
+
     def _entry_point(self, dispatcher):
         """The driver compiled for exactly this env's argument types, called past numba's type
         dispatch (0.3 us of a 3 us step at N = 64). Safe only because step() passes it nothing
         but arrays the env made and actions it has checked for type, dtype, shape, C order and
         alignment (flags.carray; others are copied first): numba's compiled wrapper trusts an
         argument's dtype and layout without looking."""
+        if not hasattr(dispatcher, "compile"):  # NUMBA_DISABLE_JIT=1: the driver runs as Python
+            return dispatcher
         actions = np.empty(self._action_shape, self._action_dtype)
         return dispatcher.compile((numba.typeof(actions), *map(numba.typeof, self._own)))
 
@@ -280,10 +317,13 @@ class BatchedEnv(VectorEnv):
         """One kernel launch and nothing copied to the host: the returned arrays and the info's
         are the env's own device arrays, valid until the next step. info always holds
         final_obs and its mask (terminated | truncated), and with episode_statistics the episode
-        totals, so that reading them needs no check on the host."""
+        totals, so that reading them needs no check on the host (final_obs in SAME_STEP mode only:
+        in the others the observation is the step's own)."""
         self._driver.step_all(actions, self.state, self.t, self.rng, self.ep_return, self._packed,
                               *(getattr(self, name) for name in _OUTPUTS))
-        info = {"final_obs": self._final_obs, "_final_obs": self._done}
+        info = {}
+        if self._final_obs_in_info:
+            info = {"final_obs": self._final_obs, "_final_obs": self._done}
         if self.episode_statistics:
             info["episode"], info["_episode"] = {"r": self._done_return, "l": self._done_length}, self._done
         return self._obs, self._reward, self._terminated, self._truncated, info
@@ -342,6 +382,9 @@ class BatchedEnv(VectorEnv):
 
     def close(self, **kwargs):
         self.closed = True
+
+    def _host(self, array):
+        return array.copy_to_host() if hasattr(array, "copy_to_host") else np.asarray(array)
 
     def _write(self, name: str, value):
         target = getattr(self, name)

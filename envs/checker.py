@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
 
 
 class EnvCheckError(ValueError):
@@ -14,7 +15,8 @@ class EnvCheckError(ValueError):
 
 def check_env(env, steps: int = 200, seed: int = 0) -> None:
     """Run `env` through resets and `steps` random steps, checking spaces, shapes, dtypes, the
-    same-step auto-reset contract and reproducibility. Raises EnvCheckError listing the problems."""
+    contract of its auto-reset mode (metadata["autoreset_mode"], same-step if absent) and
+    reproducibility. Raises EnvCheckError listing the problems."""
     problems = []
     name = type(env).__name__
 
@@ -60,6 +62,8 @@ def check_env(env, steps: int = 200, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     act_space.seed(int(rng.integers(2 ** 31)))
     saw_done = False
+    mode = getattr(env, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
+    ended = np.zeros(n, bool)  # NEXT_STEP: sub-envs whose next step starts a new episode
     for t in range(steps):
         actions = np.stack([act_space.sample() for _ in range(n)])
         result = env.step(actions)
@@ -81,9 +85,17 @@ def check_env(env, steps: int = 200, seed: int = 0) -> None:
         need(not (terminated & truncated).any(), f"step() marked a sub-env both terminated and truncated at step {t}; "
                                                  "an episode that ends by itself is terminated, not truncated.")
         done = terminated | truncated
+        if mode is AutoresetMode.NEXT_STEP and ended.any():
+            need(not reward[ended].any() and not done[ended].any(),
+                 f"step() at step {t} started new episodes (next-step auto-reset) with a reward or a "
+                 "terminated/truncated flag; a reset step has reward 0 and neither flag.")
+        ended = done
         if done.any():
             saw_done = True
-            if need("final_obs" in info and "_final_obs" in info,
+            if mode is AutoresetMode.DISABLED:
+                check_obs(env.reset(options={"reset_mask": done})[0], f"reset(reset_mask) after step {t}")
+            # In the other modes the returned observation is the episode's last.
+            if mode is AutoresetMode.SAME_STEP and need("final_obs" in info and "_final_obs" in info,
                     f"step() ended episodes at step {t} without info['final_obs'] and info['_final_obs']: "
                     "with same-step auto-reset the last observation of an episode must be reported."):
                 final = np.asarray(info["final_obs"])

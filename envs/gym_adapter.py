@@ -1,12 +1,14 @@
-"""Any Gymnasium id as a batched env with numbarl's contract: same-step auto-reset, a dense
-`final_obs` array with its `_final_obs` mask, and with episode_statistics=True the statistics in
-`info["episode"]`."""
+"""Any Gymnasium id as a batched env with numbarl's contract: same-step auto-reset (or the mode
+asked for), in same-step mode a dense `final_obs` array with its `_final_obs` mask, and with
+episode_statistics=True the statistics in `info["episode"]`."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
+
+from .autoreset import parse_mode
 
 
 class GymnasiumEnv(VectorEnv):
@@ -16,19 +18,21 @@ class GymnasiumEnv(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, env_id: str, num_envs: int = 1, device: str = "cpu", seed: int | None = None,
-                 episode_statistics: bool = False, **kwargs):
+                 episode_statistics: bool = False, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs):
         if device not in ("cpu", "auto"):
             raise ValueError(f"{env_id} runs through Gymnasium, on the CPU only; valid device: cpu")
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"{env_id}: num_envs must be a positive integer, got {num_envs!r}")
+        self.autoreset_mode = autoreset = parse_mode(autoreset_mode, env_id)
+        self.metadata = {**self.metadata, "autoreset_mode": autoreset}
         spec = gym.spec(env_id)
         mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
-        options = {"autoreset_mode": AutoresetMode.SAME_STEP} if mode == "sync" else {}
+        options = {"autoreset_mode": autoreset} if mode == "sync" else {}
         inner = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, vector_kwargs=options, **kwargs)
-        if inner.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
-            inner.close()  # a vectorised entry point without same-step resets: use the generic one
+        if inner.metadata.get("autoreset_mode") != autoreset:
+            inner.close()  # a vectorised entry point in another auto-reset mode: use the generic one
             inner = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
-                                 vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **kwargs)
+                                 vector_kwargs={"autoreset_mode": autoreset}, **kwargs)
         # info["episode"] as numbarl's own envs write it: only when asked for
         self.env = gym.wrappers.vector.RecordEpisodeStatistics(inner) if episode_statistics else inner
         self.episode_statistics = bool(episode_statistics)
@@ -48,7 +52,8 @@ class GymnasiumEnv(VectorEnv):
                 raise ValueError(f"{len(seed)} seeds do not split {self.num_envs} sub-envs into equal blocks")
             block = self.num_envs // len(seed)
             seed = [int(s) + i for s in seed for i in range(block)]
-        return self.env.reset(seed=seed, options=options)
+        # A copy: Gymnasium's vector envs pop "reset_mask" from the dict they are given.
+        return self.env.reset(seed=seed, options=None if options is None else dict(options))
 
     def step(self, actions):
         obs, reward, terminated, truncated, info = self.env.step(actions)

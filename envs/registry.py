@@ -105,11 +105,44 @@ def spec(name: str) -> EnvSpec:
                      "(or any Gymnasium id, a plugin, or 'package.module:ClassName')")
 
 
-def make(name: str, num_envs: int = 1, device: str = "cpu", seed: int | None = None, **params):
-    """N sub-envs of the named env as one batched env (a Gymnasium VectorEnv with same-step
-    auto-reset). `params` override the env's parameters, e.g. make("CartPole", gravity=3.7)."""
+def make(name: str, num_envs: int = 1, device: str = "cpu", seed: int | None = None, autoreset_mode=None,
+         **params):
+    """N sub-envs of the named env as one batched env (a Gymnasium VectorEnv). `autoreset_mode`
+    is a gymnasium.vector.AutoresetMode or its name ("same_step", numbarl's default; "next_step",
+    gym.make_vec's; "disabled"); `params` override the env's parameters, e.g.
+    make("CartPole", gravity=3.7)."""
     s = spec(name)
+    if autoreset_mode is not None:
+        params["autoreset_mode"] = autoreset_mode
     return s.load()(num_envs=num_envs, device=device, seed=seed, **{**s.defaults, **params})
+
+
+def driver_source(env, device: str | None = None, autoreset_mode=None) -> str:
+    """The text of the module numbarl generates and compiles to step `env` (a registered name, a
+    BatchedEnv class or one of its instances): for a name or a class, the driver of its default
+    parameters' spaces on `device` (default "cpu") in `autoreset_mode` (default same-step); for
+    an instance, exactly the module it runs. Also written in the cache directory (envs.driver.cache_dir)."""
+    from gymnasium.vector import AutoresetMode
+
+    from . import cuda_driver, driver
+    from .autoreset import parse_mode
+    from .base import BatchedEnv
+
+    cls = spec(env).load() if isinstance(env, str) else env
+    if isinstance(cls, BatchedEnv):
+        target, device = driver.DriverTarget.of(cls), device or cls.device
+    elif isinstance(cls, type) and issubclass(cls, BatchedEnv):
+        obs_space, act_space = cls.spaces(cls.Params())
+        mode = parse_mode(AutoresetMode.SAME_STEP if autoreset_mode is None else autoreset_mode, cls.__name__)
+        target = driver.DriverTarget(cls, obs_space.shape, hasattr(act_space, "n"), mode)
+    else:
+        raise TypeError(f"driver_source: {env!r} is not a numbarl env (a BatchedEnv, its class or its registered "
+                        "name); envs run through Gymnasium have no generated driver")
+    if device not in (None, "cpu", "cuda"):
+        raise ValueError(f"driver_source: unknown device {device!r}; valid: cpu, cuda")
+    if device == "cuda":
+        return cuda_driver.source(target._replace(discrete=False))
+    return driver.source(target)
 
 
 def gymnasium_id(name: str) -> str:

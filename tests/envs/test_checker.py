@@ -62,3 +62,28 @@ def test_missing_spaces_are_explained():
 def test_env_that_never_ends_gets_a_warning_not_an_error():
     with pytest.warns(UserWarning, match="no episode of MountainCarContinuous ended in 50 random steps"):
         check_env(envs.make("MountainCarContinuous", num_envs=2, seed=0), steps=50)
+
+
+@pytest.mark.parametrize("mode", ["next_step", "disabled"])
+def test_builtins_pass_in_the_other_autoreset_modes(mode):
+    check_env(envs.make("CartPole", num_envs=4, seed=0, autoreset_mode=mode, max_episode_steps=20), steps=100)
+
+
+class RewardedResets(Broken):
+    """Next-step auto-reset that pays the reset step: what a hand-written NEXT_STEP gets wrong."""
+
+    metadata = {"autoreset_mode": envs.base.AutoresetMode.NEXT_STEP}
+    episode_statistics = False
+
+    def reset(self, seed=None):
+        self.t = 0
+        return np.zeros((2, 3), np.float32), {}
+
+    def step(self, actions):
+        self.t += 1
+        return np.zeros((2, 3), np.float32), np.ones(2), np.full(2, self.t % 2 == 1), np.zeros(2, bool), {}
+
+
+def test_a_next_step_reset_with_a_reward_is_explained():
+    with pytest.raises(EnvCheckError, match="started new episodes \\(next-step auto-reset\\) with a reward"):
+        check_env(RewardedResets())

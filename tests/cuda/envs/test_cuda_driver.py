@@ -74,3 +74,54 @@ def test_set_state_and_device_actions():
 
 def test_auto_picks_cuda_when_it_is_there():
     assert envs.make("Pendulum", num_envs=2, device="auto").device == "cuda"
+
+
+@pytest.mark.parametrize("mode", ["next_step", "disabled"])
+@pytest.mark.parametrize("name", ["CartPole", "Pendulum"])
+def test_kernels_match_the_cpu_driver_in_the_other_autoreset_modes(name, mode, rng):
+    """NEXT_STEP's reset steps and DISABLED's masked resets (a device mask, and a host one) as
+    on the CPU; info has no final_obs (the observation is the step's own) but has the episodes."""
+    gpu = envs.make(name, num_envs=8, device="cuda", seed=5, autoreset_mode=mode, max_episode_steps=6,
+                    episode_statistics=True)
+    cpu = envs.make(name, num_envs=8, device="cpu", seed=5, autoreset_mode=mode, max_episode_steps=6,
+                    episode_statistics=True)
+    assert gpu.metadata["autoreset_mode"] is cpu.metadata["autoreset_mode"]
+    gpu.reset(seed=3)
+    cpu.reset(seed=3)
+    finished = 0
+    for k in range(14):
+        actions = random_actions(cpu, rng)
+        obs_g, rew_g, term_g, trunc_g, info_g = gpu.step(actions)
+        obs_c, rew_c, term_c, trunc_c, info_c = cpu.step(actions)
+        assert "final_obs" not in info_g and set(info_g) == {"episode", "_episode"}
+        np.testing.assert_array_equal(term_g.copy_to_host(), term_c)
+        np.testing.assert_array_equal(trunc_g.copy_to_host(), trunc_c)
+        np.testing.assert_allclose(rew_g.copy_to_host(), rew_c, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(obs_g.copy_to_host(), obs_c, rtol=1e-4, atol=1e-5)
+        done = term_c | trunc_c
+        np.testing.assert_array_equal(info_g["_episode"].copy_to_host(), done)
+        np.testing.assert_array_equal(info_g["episode"]["l"].copy_to_host(), info_c.get("episode", {"l": 0})["l"])
+        finished += int(done.sum())
+        if mode == "disabled" and done.any():
+            mask = cuda.to_device(done) if k % 2 else done
+            np.testing.assert_allclose(gpu.reset(options={"reset_mask": mask})[0].copy_to_host(),
+                                       cpu.reset(options={"reset_mask": done})[0], rtol=1e-5)
+    assert finished > 8
+    np.testing.assert_array_equal(gpu.get_state()["t"], cpu.get_state()["t"])
+
+
+def test_disabled_on_the_gpu_leaves_an_ended_sub_env_as_it_ended():
+    """The CPU driver refuses to step it; the GPU does not check (a copy to the host each step):
+    the sub-env is not advanced, repeats its observation and flags, earns 0 and ends no episode."""
+    gpu = envs.make("CartPole", num_envs=3, device="cuda", seed=0, autoreset_mode="disabled", max_episode_steps=2,
+                    episode_statistics=True)
+    gpu.reset(seed=0)
+    gpu.step(np.ones(3, np.int64))
+    obs, _, _, truncated, _ = gpu.step(np.ones(3, np.int64))
+    ended_obs, state = obs.copy_to_host(), gpu.get_state()
+    assert truncated.copy_to_host().all()
+    obs, reward, terminated, truncated, info = gpu.step(np.zeros(3, np.int64))
+    np.testing.assert_array_equal(obs.copy_to_host(), ended_obs)
+    assert truncated.copy_to_host().all() and not terminated.copy_to_host().any()
+    assert not reward.copy_to_host().any() and not info["_episode"].copy_to_host().any()
+    np.testing.assert_array_equal(gpu.get_state()["state"], state["state"])

@@ -117,9 +117,9 @@ class BatchedEnv(VectorEnv):
             raise ValueError(f"{name}: unknown device {device!r}; valid: cpu, cuda, auto")
         if device != "cpu" and not cuda_available():
             if device == "cuda":
-                raise ValueError(f"{name}: device 'cuda' needs an NVIDIA GPU and numba-cuda (pip install "
-                                 "'numbarl[cuda]'), or numba's simulator (NUMBA_ENABLE_CUDASIM=1), and this "
-                                 "machine has neither; valid here: cpu, auto")
+                from numbarl.cuda import unavailable
+
+                raise ValueError(f"{name}: {unavailable()}")
             device = "cpu"
         device = "cuda" if device == "auto" else device
         unknown = sorted(set(params) - set(self.Params._fields))

@@ -116,9 +116,9 @@ def get_backend(device: str) -> Backend:
         backend = CPUBackend()
     elif device == "cuda":
         if not _cuda_available():
-            raise ValueError("device 'cuda' needs an NVIDIA GPU and numba-cuda (pip install 'numbarl[cuda]'), "
-                             "or numba's simulator (NUMBA_ENABLE_CUDASIM=1), and this machine has neither; "
-                             "valid here: cpu, auto")
+            from numbarl.cuda import unavailable
+
+            raise ValueError(unavailable())
         from .cuda import CUDABackend
 
         backend = CUDABackend()

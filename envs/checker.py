@@ -13,10 +13,18 @@ class EnvCheckError(ValueError):
     """The env breaks the batched-env contract; the message lists every problem found."""
 
 
-def check_env(env, steps: int = 200, seed: int = 0) -> None:
+class EnvCheckReport(str):
+    """What check_env checked on an env that passed, as one line (it shows as itself in a REPL)."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def check_env(env, steps: int = 200, seed: int = 0) -> EnvCheckReport:
     """Run `env` through resets and `steps` random steps, checking spaces, shapes, dtypes, the
     contract of its auto-reset mode (metadata["autoreset_mode"], same-step if absent) and
-    reproducibility. Raises EnvCheckError listing the problems."""
+    reproducibility. Raises EnvCheckError listing the problems; returns a one-line report of what
+    it checked when there are none."""
     problems = []
     name = type(env).__name__
 
@@ -61,7 +69,7 @@ def check_env(env, steps: int = 200, seed: int = 0) -> None:
 
     rng = np.random.default_rng(seed)
     act_space.seed(int(rng.integers(2 ** 31)))
-    saw_done = False
+    saw_done, episodes = False, 0
     mode = getattr(env, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
     ended = np.zeros(n, bool)  # NEXT_STEP: sub-envs whose next step starts a new episode
     for t in range(steps):
@@ -92,6 +100,7 @@ def check_env(env, steps: int = 200, seed: int = 0) -> None:
         ended = done
         if done.any():
             saw_done = True
+            episodes += int(done.sum())
             if mode is AutoresetMode.DISABLED:
                 check_obs(env.reset(options={"reset_mask": done})[0], f"reset(reset_mask) after step {t}")
             # In the other modes the returned observation is the episode's last.
@@ -113,6 +122,7 @@ def check_env(env, steps: int = 200, seed: int = 0) -> None:
         warnings.warn(f"check_env: no episode of {name} ended in {steps} random steps, so the end-of-episode "
                       "contract (final_obs, episode statistics) went unchecked; pass steps= to run longer.",
                       stacklevel=2)
+    restored = False
     if not problems and hasattr(env, "get_state"):
         saved = env.get_state()
         if saved is not None:
@@ -122,5 +132,15 @@ def check_env(env, steps: int = 200, seed: int = 0) -> None:
             b = env.step(actions)[0]
             need(np.array_equal(a, b), "set_state(get_state()) did not restore the env: the same actions "
                                        "then gave different observations.")
+            restored = True
     if problems:
         raise EnvCheckError(f"{name} does not follow the batched-env contract:\n- " + "\n- ".join(problems))
+    return EnvCheckReport(
+        f"{name} follows the batched-env contract: {n} sub-envs, observations {_short(obs_space)}, actions "
+        f"{_short(act_space)}, {getattr(mode, 'name', str(mode)).lower().replace('_', '-')} auto-reset; reset seeding reproduces, {steps} random steps ended "
+        f"{episodes} episodes" + (", and set_state(get_state()) restores it" if restored else ""))
+
+
+def _short(space) -> str:
+    """A space as a reader wants it in one line: Box's shape and dtype, not its bounds."""
+    return f"Box{space.shape} {space.dtype}" if isinstance(space, spaces.Box) else str(space)

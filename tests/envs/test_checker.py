@@ -10,7 +10,9 @@ from envs import EnvCheckError, check_env
 
 @pytest.mark.parametrize("name", ["CartPole", "Pendulum", "MountainCar", "MountainCarContinuous", "Acrobot"])
 def test_builtins_pass(name):
-    check_env(envs.make(name, num_envs=8, seed=0), steps=1000)
+    report = check_env(envs.make(name, num_envs=8, seed=0), steps=1000)
+    assert report.startswith(f"{name} follows the batched-env contract: 8 sub-envs, observations ")
+    assert "reset seeding reproduces, 1000 random steps ended " in report and repr(report) == str(report)
 
 
 class Broken:

@@ -84,6 +84,16 @@ def unknown_flags_error(parser, unknown) -> ConfigError:
                        + (f"; {meant}" if meant else "") + " (--help lists every flag)")
 
 
+def parse_flags(parser, argv) -> dict:
+    """The flags given, as a dict; every parse error, and every flag the parser does not know, is a
+    ConfigError of one sentence (argparse would exit with its usage text)."""
+    parser.error = lambda message: (_ for _ in ()).throw(ConfigError(message))
+    ns, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise unknown_flags_error(parser, unknown)
+    return vars(ns)
+
+
 def build_parser(prog, args_cls, defaults: dict, env_nargs=None) -> argparse.ArgumentParser:
     """Flags for every field; only the flags a user gives appear in the parsed namespace (so a
     config file is not overridden by defaults); `defaults` are shown in the help. `env_nargs`:

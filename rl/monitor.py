@@ -108,9 +108,10 @@ class Monitor:
         else:
             eta = "–"  # only the warm-up has been timed
         frac = min(1.0, self.step / self.total) if self.total else 1.0
+        returns = self._returns_text()
         line = (f"{self.step:>{len(f'{self.total:,}')},}/{self.total:,} steps | {sps:,.0f} SPS | "
-                f"{self._returns_text()} | {_duration(elapsed)} < {eta}")
-        shown = (self.step, self._returns_text())
+                f"{returns} | {_duration(elapsed)} < {eta}")
+        shown = (self.step, returns)
         if final and not self.live and self.printed == shown:
             return  # this step and return are already the last line printed
         self.last_print, self.printed = now, shown

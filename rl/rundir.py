@@ -21,6 +21,13 @@ ALGOS = {"ppo": "algos.ppo", "rppo": "algos.rppo", "dqn": "algos.dqn"}
 CONFIG, CHECKPOINT = "config.json", "checkpoint.npz"
 
 
+def algorithm(name: str):
+    """The module of the algorithm called `name`, or a ConfigError naming the valid ones."""
+    if name not in ALGOS:
+        raise ConfigError(f"unknown algorithm {name!r}; valid: {', '.join(sorted(ALGOS))}")
+    return importlib.import_module(ALGOS[name])
+
+
 def new_run_dir(logdir: str, name: str, numbered: bool) -> str:
     """Create the directory of a new run, never one that holds another run's files: a generated
     name gets a suffix (-2, -3, ...) when runs start in the same second; a name given with
@@ -53,9 +60,10 @@ def read_config(run_dir):
     if not isinstance(config, dict) or not isinstance(config.get("args"), dict):
         raise ConfigError(f"{path} does not describe a run: it needs an 'algo' name and an 'args' table")
     algo = config.get("algo")
-    if algo not in ALGOS:
-        raise ConfigError(f"{path} names the algorithm {algo!r}; valid: {', '.join(sorted(ALGOS))}")
-    module = importlib.import_module(ALGOS[algo])
+    try:
+        module = algorithm(algo)
+    except ConfigError:
+        raise ConfigError(f"{path} names the algorithm {algo!r}; valid: {', '.join(sorted(ALGOS))}") from None
     args = module.Args(**checked_values(module.Args, algo, config["args"], path))
     try:
         args.validate()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib
 import json
 import math
 import os
@@ -39,8 +38,9 @@ import sys
 import tempfile
 import time
 
-from .config import ConfigError, _kind, build_parser, checked_values, closest_flag, defaults_for, load_toml, resolve
-from .rundir import ALGOS, CHECKPOINT, CONFIG
+from .config import (ConfigError, _kind, build_parser, checked_values, closest_flag, defaults_for, load_toml,
+                     parse_flags, resolve)
+from .rundir import CHECKPOINT, CONFIG, algorithm
 from .stats import iqm
 
 SPACES = ("uniform", "loguniform", "int", "randint", "choice")
@@ -131,7 +131,7 @@ def trial(config, *, algo, envs, fixed, eval_episodes, targets, checkpoint_secs)
 
     from . import train
 
-    module = importlib.import_module(ALGOS[algo])
+    module = algorithm(algo)
     trial_dir = tune.get_context().get_trial_dir()
     with open(os.path.join(trial_dir, "pid"), "w") as f:  # which process runs it (the tests kill it)
         f.write(str(os.getpid()))
@@ -297,9 +297,7 @@ def parse(argv):
         print(__doc__)
         raise SystemExit(0 if argv else 2)
     algo = argv[0]
-    if algo not in ALGOS:
-        raise ConfigError(f"unknown algorithm {algo!r}; valid: {', '.join(sorted(ALGOS))}")
-    module = importlib.import_module(ALGOS[algo])
+    module = algorithm(algo)
     envs = []
     for word in argv[1:]:
         if word.startswith("-"):
@@ -311,13 +309,7 @@ def parse(argv):
     parser = build_parser("python -m rl.sweep", module.Args, defaults_for(module.Args, algo, (envs or ["CartPole"])[0]),
                           env_nargs="*")
     _sweep_flags(parser)
-    parser.error = lambda message: (_ for _ in ()).throw(ConfigError(message))
-    ns, unknown = parser.parse_known_args(argv)
-    if unknown:
-        from .config import unknown_flags_error
-
-        raise unknown_flags_error(parser, unknown)
-    ns = vars(ns)
+    ns = parse_flags(parser, argv)
     sweep = {k: ns.pop(k) for k in ("trials", "search", "scheduler", "address", "cpus_per_trial", "time_budget",
                                    "logdir", "name", "config", "eval_episodes", "max_failures", "target_scores",
                                    "checkpoint_secs")}
@@ -435,6 +427,8 @@ def write_results(results, algo, envs, fixed, spaces, total, directory, out):
         print(f"no trial finished, so no best.toml; the trials are in {directory}", file=out)
         return 1
     best = {**fixed, **finished[0][1]}
+    here = os.path.relpath(directory)
+    directory = here if not here.startswith("..") else directory  # shown relative to the working directory
     path = os.path.join(directory, "best.toml")
     with open(path, "w") as f:
         f.write(f"# python -m rl.sweep {algo} {' '.join(envs)}: the best of {len(rows)} trials, score "
@@ -442,9 +436,6 @@ def write_results(results, algo, envs, fixed, spaces, total, directory, out):
         for key, value in best.items():
             if value is not None:
                 f.write(f"{key} = {_toml(value)}\n")
-    here = os.path.relpath(directory)
-    directory = here if not here.startswith("..") else directory
-    path = os.path.join(directory, "best.toml")
     print(f"best settings: {path} (python -m rl.train {algo} {envs[0]} --config {path}); "
           f"tensorboard --logdir {directory}", file=out)
     return 0

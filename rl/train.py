@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import json
 import os
 import re
@@ -27,12 +26,12 @@ from gymnasium import error as gym_error
 
 import autodiff as ad
 
-from .config import (ConfigError, build_parser, checked_values, dataclass_defaults, defaults_for, load_toml, resolve,
-                     unknown_flags_error)
+from .config import (ConfigError, build_parser, checked_values, dataclass_defaults, defaults_for, load_toml,
+                     parse_flags, resolve)
 from .defaults import tuned_defaults
 from .evaluate import eval_seeds, evaluate, policy_of, render_episode, renderer, report, seeds_of
 from .monitor import Monitor
-from .rundir import ALGOS, CHECKPOINT, CONFIG, check_checkpoint, new_run_dir, read_checkpoint, read_config
+from .rundir import ALGOS, CHECKPOINT, CONFIG, algorithm, check_checkpoint, new_run_dir, read_checkpoint, read_config
 from .stats import summary
 
 
@@ -63,22 +62,16 @@ def parse(argv):
         print(__doc__)
         raise SystemExit(0 if argv else 2)
     algo = argv[0]
-    if algo not in ALGOS:
-        raise ConfigError(f"unknown algorithm {algo!r}; valid: {', '.join(sorted(ALGOS))}")
+    module = algorithm(algo)
     if len(argv) < 2 or argv[1].startswith("-"):
         if len(argv) >= 2 and argv[1] in ("-h", "--help"):
             argv = [argv[0], "CartPole", *argv[1:]]
         else:
             raise ConfigError(f"no environment given; {_usage()}")
-    module = importlib.import_module(ALGOS[algo])
     env = argv[1]
     parser = build_parser("python -m rl.train", module.Args, defaults_for(module.Args, algo, env))
     _run_flags(parser)
-    parser.error = lambda message: (_ for _ in ()).throw(ConfigError(message))
-    ns, unknown = parser.parse_known_args(argv)
-    if unknown:
-        raise unknown_flags_error(parser, unknown)
-    ns = vars(ns)
+    ns = parse_flags(parser, argv)
     run = {k: ns.pop(k) for k in ("logdir", "run_name", "config", "eval_episodes", "save_every", "resume",
                                   "capture_video", "video_every", "log_histograms")}
     for flag in ("eval_episodes", "save_every", "video_every", "log_histograms"):

@@ -44,29 +44,28 @@ def _is_events(name: str) -> bool:
     return "tfevents" in name  # TensorBoard's own test for an event file
 
 
+def _refuse(error):
+    raise ConfigError(f"{error.filename} cannot be read ({error.strerror})")
+
+
 def find_runs(pattern: str) -> list:
-    """The run directories under `pattern` (a directory or a glob), sorted: every directory holding
-    event files that no directory below it also holds."""
-    paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    """The run directories under `pattern` (a directory, or a glob of them: the files it matches
+    are passed over): every directory holding event files that no directory below it also holds."""
+    paths = [p for p in sorted(glob.glob(pattern)) if os.path.isdir(p)] if glob.has_magic(pattern) else [pattern]
     if not paths:
         raise ConfigError(f"no run matched {pattern}")
     holders = []
     for path in paths:
         if not os.path.isdir(path):
             raise ConfigError(f"{path} is not a directory" if os.path.exists(path) else f"no run matched {path}")
-
-        def refuse(error):
-            raise ConfigError(f"{error.filename} cannot be read ({error.strerror})")
-
         found = []
-        for directory, subdirs, files in os.walk(path, onerror=refuse):
-            subdirs.sort()  # seed_1, seed_2, ... in order
+        for directory, subdirs, files in os.walk(path, onerror=_refuse):
+            subdirs.sort()  # the same order every time
             found += [directory] * any(map(_is_events, files))
         if not found:
             raise ConfigError(f"{path} is empty" if not os.listdir(path) else
                               f"{path} holds no TensorBoard event files (a run writes events.out.tfevents.*)")
-        holders += found
-    holders = [os.path.normpath(d) for d in holders]
+        holders += [os.path.normpath(d) for d in found]
     return [d for d in holders if not any(e.startswith(d + os.sep) for e in holders)]
 
 
@@ -81,7 +80,11 @@ def read_scalars(run_dir: str, tag: str):
         raise ConfigError(f"{run_dir} has no scalar {tag!r}; it has "
                           + (", ".join(sorted(tags)) if tags else "none (its event files are empty or unreadable)"))
     events = acc.Scalars(tag)
-    return np.array([e.step for e in events], float), np.array([e.value for e in events], float)
+    steps, values = np.array([e.step for e in events], float), np.array([e.value for e in events], float)
+    finite = np.isfinite(values)  # a loss that diverged: its curve ends where it did
+    if not finite.any():
+        raise ConfigError(f"{run_dir} has no finite value of {tag!r}")
+    return steps[finite], values[finite]
 
 
 def _experiment_dir(run_dir: str) -> str:
@@ -163,7 +166,10 @@ def draw(groups: dict, tag: str, agg: str, out: str):
     ax.set_title(f"{agg.upper() if agg == 'iqm' else agg} over seeds, shaded: 95% bootstrap CI", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
-    fig.savefig(out, dpi=150)
+    try:
+        fig.savefig(out, dpi=150)
+    except OSError as e:
+        raise ConfigError(f"cannot write {out} ({e.strerror or e})") from None
 
 
 def _flags() -> argparse.ArgumentParser:

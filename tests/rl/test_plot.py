@@ -142,6 +142,7 @@ def _bad_inputs(runs, tmp):
         ("2 labels for 1 groups", [population, "--labels", "a", "b"]),
         ("share no range of steps", [str(tmp / "apart")]),
         ("unknown flag --smooth", [population, "--smooth", "3"]),
+        ("cannot write", [population, "--out", str(tmp / "no_such_dir" / "curves.png")]),
     ]
 
 

@@ -155,12 +155,14 @@ def common_steps(curves):
 def draw(groups: dict, tag: str, agg: str, out: str):
     """Each group's (steps, line, low, high) as a line and a shaded band, written to `out`."""
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+    from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(7, 3.8), layout="constrained")
     ax = fig.add_subplot()
     for label, (steps, line, low, high) in groups.items():
         (drawn,) = ax.plot(steps, line, label=label, linewidth=1.8)
         ax.fill_between(steps, low, high, color=drawn.get_color(), alpha=0.2, linewidth=0)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax.set_xlabel("env steps")
     ax.set_ylabel(tag)
     ax.set_title(f"{agg.upper() if agg == 'iqm' else agg} over seeds, shaded: 95% bootstrap CI", fontsize=10)
@@ -208,13 +210,13 @@ def main(argv=None) -> int:
             raise ConfigError(f"{len(labels)} labels for {len(members)} groups ({', '.join(members)})")
         curves = {key: [read_scalars(r, flags["tag"]) for r in group] for key, group in members.items()}
         grid = cells(*common_steps([c for group in curves.values() for c in group]), flags["points"])
-        groups = {f"{label} ({len(group)} seed{'s' * (len(group) > 1)})": (grid, *aggregate(group, grid, flags["agg"]))
+        groups = {f"{label}, {len(group)} seed{'s' * (len(group) > 1)}": (grid, *aggregate(group, grid, flags["agg"]))
                   for label, group in zip(labels, curves.values())}
         draw(groups, flags["tag"], flags["agg"], flags["out"])
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {flags['out']}: {flags['agg']} of {flags['tag']} for {', '.join(groups)}")
+    print(f"wrote {flags['out']}: {flags['agg']} of {flags['tag']} for {'; '.join(groups)}")
     return 0
 
 

@@ -109,9 +109,9 @@ def test_the_command_writes_png_and_svg(runs, tmp_path, capsys):
     svg = tmp_path / "curves.svg"
     assert plot.main([str(runs / "runs" / "*"), "--group-by", "algo", "--labels", "recurrent PPO", "PPO",
                       "--out", str(svg)]) == 0
-    assert "recurrent PPO (4 seeds), PPO (4 seeds)" in capsys.readouterr().out
+    assert "recurrent PPO, 4 seeds; PPO, 4 seeds" in capsys.readouterr().out
     text = svg.read_text()
-    assert text.lstrip().startswith("<?xml") and "recurrent PPO (4 seeds)" in text and "IQM over seeds" in text
+    assert text.lstrip().startswith("<?xml") and "recurrent PPO, 4 seeds" in text and "IQM over seeds" in text
     png = tmp_path / "curves.png"
     done = subprocess.run([sys.executable, "-m", "rl.plot", str(runs / "runs" / "CartPole__ppo__1__20261201-120000"),
                            "--agg", "mean", "--out", str(png)], cwd=tmp_path, capture_output=True, text=True,

@@ -38,16 +38,18 @@ def test_load_driver_is_memoised():
     assert driver.load_driver(a) is driver.load_driver(b) is a._driver
 
 
-PLUGIN = '''
+def counter_plugin(name, param, step, imports=""):
+    """A plugin env whose state counts steps; `step` is the rest of its step function's body."""
+    return f'''
 from typing import NamedTuple
 import numpy as np
 from gymnasium import spaces
 from envs import BatchedEnv, dynamics
-from {helpers} import payout
+{imports}
 
 
 class P(NamedTuple):
-    scale: float = 1.0
+    {param}
 
 
 @dynamics
@@ -58,7 +60,7 @@ def reset(state, i, rng, p):
 @dynamics
 def step(state, i, action, rng, p):
     state[0, i] += 1.0
-    return payout(p.scale), False
+{step}
 
 
 @dynamics
@@ -66,7 +68,7 @@ def observe(state, i, obs, p):
     obs[i, 0] = state[0, i]
 
 
-class Counter(BatchedEnv):
+class {name}(BatchedEnv):
     Params = P
     state_size = 1
 
@@ -76,10 +78,14 @@ class Counter(BatchedEnv):
 '''
 
 
+PLUGIN = counter_plugin("Counter", "scale: float = 1.0", "    return payout(p.scale), False",
+                        imports="from plugin_helpers import payout")
+
+
 def test_a_changed_dynamics_function_is_compiled_afresh(tmp_path):
     """numba's cache does not see changes to functions a cached function calls; the driver's
     fingerprint does, here two imports away (the env module, then a helper module it uses)."""
-    (tmp_path / "plugin_counter.py").write_text(PLUGIN.format(helpers="plugin_helpers"))
+    (tmp_path / "plugin_counter.py").write_text(PLUGIN)
     helpers = tmp_path / "plugin_helpers.py"
     env = {**os.environ, "NUMBARL_CACHE_DIR": str(tmp_path / "cache"), "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
            "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
@@ -129,43 +135,9 @@ def test_driver_source_is_the_generated_file_and_its_header_says_what_it_is():
         envs.driver_source("CartPole", device="tpu")
 
 
-FAULTY = '''
-from typing import NamedTuple
-import numpy as np
-from gymnasium import spaces
-from envs import BatchedEnv, dynamics
-
-
-class P(NamedTuple):
-    limit: float = 2.0
-
-
-@dynamics
-def reset(state, i, rng, p):
-    state[0, i] = 0.0
-
-
-@dynamics
-def step(state, i, action, rng, p):
-    state[0, i] += 1.0
-    if state[0, i] > p.limit:
+FAULTY = counter_plugin("Faulty", "limit: float = 2.0", """    if state[0, i] > p.limit:
         raise ValueError("walked past the limit")
-    return 1.0, False
-
-
-@dynamics
-def observe(state, i, obs, p):
-    obs[i, 0] = state[0, i]
-
-
-class Faulty(BatchedEnv):
-    Params = P
-    state_size = 1
-
-    @staticmethod
-    def spaces(p):
-        return spaces.Box(-np.inf, np.inf, (1,), np.float32), spaces.Discrete(2)
-'''
+    return 1.0, False""")
 
 
 @pytest.mark.parametrize("disable_jit", ["0", "1"])

@@ -20,6 +20,17 @@ def random_actions(env, rng):
     return rng.uniform(space.low, space.high, (env.num_envs, *space.shape)).astype(np.float32)
 
 
+def step_both(gpu, cpu, actions):
+    """One step of both envs, its flags, rewards and observations checked equal; both results."""
+    on_gpu, on_cpu = gpu.step(actions), cpu.step(actions)
+    (obs_g, rew_g, term_g, trunc_g, _), (obs_c, rew_c, term_c, trunc_c, _) = on_gpu, on_cpu
+    np.testing.assert_array_equal(term_g.copy_to_host(), term_c)
+    np.testing.assert_array_equal(trunc_g.copy_to_host(), trunc_c)
+    np.testing.assert_allclose(rew_g.copy_to_host(), rew_c, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(obs_g.copy_to_host(), obs_c, rtol=1e-4, atol=1e-5)
+    return on_gpu, on_cpu
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_kernels_match_the_cpu_driver(name, rng):
     # A short time limit makes truncations; CartPole-like envs also terminate within it.
@@ -33,12 +44,8 @@ def test_kernels_match_the_cpu_driver(name, rng):
     finished = 0
     for _ in range(STEPS):
         actions = random_actions(cpu, rng)
-        obs_g, rew_g, term_g, trunc_g, info_g = gpu.step(actions)
-        obs_c, rew_c, term_c, trunc_c, info_c = cpu.step(actions)
-        np.testing.assert_array_equal(term_g.copy_to_host(), term_c)
-        np.testing.assert_array_equal(trunc_g.copy_to_host(), trunc_c)
-        np.testing.assert_allclose(rew_g.copy_to_host(), rew_c, rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(obs_g.copy_to_host(), obs_c, rtol=1e-4, atol=1e-5)
+        (obs_g, rew_g, term_g, trunc_g, info_g), (obs_c, rew_c, term_c, trunc_c, info_c) = \
+            step_both(gpu, cpu, actions)
         done = term_c | trunc_c
         np.testing.assert_array_equal(info_g["_final_obs"].copy_to_host(), done)
         if done.any():
@@ -91,13 +98,9 @@ def test_kernels_match_the_cpu_driver_in_the_other_autoreset_modes(name, mode, r
     finished = 0
     for k in range(14):
         actions = random_actions(cpu, rng)
-        obs_g, rew_g, term_g, trunc_g, info_g = gpu.step(actions)
-        obs_c, rew_c, term_c, trunc_c, info_c = cpu.step(actions)
+        (obs_g, rew_g, term_g, trunc_g, info_g), (obs_c, rew_c, term_c, trunc_c, info_c) = \
+            step_both(gpu, cpu, actions)
         assert "final_obs" not in info_g and set(info_g) == {"episode", "_episode"}
-        np.testing.assert_array_equal(term_g.copy_to_host(), term_c)
-        np.testing.assert_array_equal(trunc_g.copy_to_host(), trunc_c)
-        np.testing.assert_allclose(rew_g.copy_to_host(), rew_c, rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(obs_g.copy_to_host(), obs_c, rtol=1e-4, atol=1e-5)
         done = term_c | trunc_c
         np.testing.assert_array_equal(info_g["_episode"].copy_to_host(), done)
         np.testing.assert_array_equal(info_g["episode"]["l"].copy_to_host(), info_c.get("episode", {"l": 0})["l"])

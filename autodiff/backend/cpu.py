@@ -420,20 +420,6 @@ class CPUBackend(Backend):
             grads *= scale.astype(grads.dtype)[:, None]
         return total.astype(grads.dtype)
 
-    # -- reinforcement learning -------------------------------------------------------------
-    def gae(self, rewards, values, dones, next_value, gamma, lam):
-        """Advantages by a reverse scan over time, vectorised over the sub-envs."""
-        steps = rewards.shape[0]
-        adv = np.empty_like(rewards)
-        last = np.zeros_like(next_value)
-        for t in range(steps - 1, -1, -1):
-            following = next_value if t == steps - 1 else values[t + 1]
-            keep = 1.0 - dones[t]
-            delta = rewards[t] + gamma * following * keep - values[t]
-            last = delta + (gamma * lam) * keep * last
-            adv[t] = last
-        return adv
-
     # -- random numbers ---------------------------------------------------------------------------
     def rng(self, seed):
         return np.random.default_rng(seed)

@@ -330,20 +330,6 @@ def nonfinite_kernel(x, flag):
 
 
 @cuda.jit
-def gae_kernel(rewards, values, dones, next_value, gamma, lam, adv, steps, envs):
-    """One thread per sub-env: the reverse scan over time of algos/rollout.py's compute_gae."""
-    e = cuda.grid(1)
-    if e < envs:
-        last = rewards[0] * 0
-        for t in range(steps - 1, -1, -1):
-            following = next_value[e] if t == steps - 1 else values[(t + 1) * envs + e]
-            keep = 1.0 - dones[t * envs + e]
-            delta = rewards[t * envs + e] + gamma * following * keep - values[t * envs + e]
-            last = delta + gamma * lam * keep * last
-            adv[t * envs + e] = last
-
-
-@cuda.jit
 def random32_kernel(states, out, normal):
     """Uniform [0, 1) or standard normal float32s: state s fills positions s, s + S, s + 2S, ..."""
     s = cuda.grid(1)

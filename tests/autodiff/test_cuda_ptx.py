@@ -37,7 +37,6 @@ SIGNATURES = {
     "clip_scale_kernel": [(f32, f64, F)],
     "sqrt_kernel": [(f64, f32)],
     "nonfinite_kernel": [(f32, types.int32[::1])],
-    "gae_kernel": [(f32, f32, f32, f32, F, F, f32, I, I)],
     "random32_kernel": [(STATES, f32, B)],
     "random64_kernel": [(STATES, f64, B)],
 }

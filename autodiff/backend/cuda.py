@@ -17,6 +17,7 @@ from numba import config, cuda
 from . import Backend
 from . import cuda_kernels as K
 from . import launch
+from .codes import ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, adam_scalars
 from .launch import configure
 from .launch import grid_stride as _launch
 
@@ -235,7 +236,7 @@ class CUDABackend(Backend):
         moved = self._move_last(x, axes)
         row = int(np.prod([x.shape[a] for a in axes])) if axes else 1
         rows = int(np.prod(kept)) if kept else 1
-        dtype = x.dtype if op == 1 or x.dtype.kind == "f" else np.int64
+        dtype = x.dtype if op == REDUCE_MAX or x.dtype.kind == "f" else np.int64
         out = cuda.device_array(max(rows, 1), dtype)
         if rows and row:
             configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(_flat(moved), row, out, op)
@@ -245,10 +246,10 @@ class CUDABackend(Backend):
         return out.reshape(shape) if shape else out.reshape(())
 
     def sum(self, x, axis, keepdims):
-        return self._reduce(x, axis, keepdims, 0)
+        return self._reduce(x, axis, keepdims, REDUCE_SUM)
 
     def max(self, x, axis, keepdims):
-        return self._reduce(x, axis, keepdims, 1)
+        return self._reduce(x, axis, keepdims, REDUCE_MAX)
 
     def argmax(self, x, axis):
         x = self.asarray(x)
@@ -433,7 +434,7 @@ class CUDABackend(Backend):
             configure(kernel, grid, (K.TILE, K.TILE))(_flat(a_b), _flat(b_b), _flat(out), n, k, m,
                                            0 if a_b.ndim == 2 else n * k, 0 if b_b.ndim == 2 else k * m,
                                            ta, tb, _flat(bias_arr), has_bias,
-                                           {None: 0, "tanh": 1, "relu": 2}[activation])
+                                           ACTIVATIONS[activation])
         if squeeze_a:
             out = out.reshape(_s(out)[:-2] + (m,))
         if squeeze_b:
@@ -470,9 +471,8 @@ class CUDABackend(Backend):
         self._binary(K.MUL, x, y, dtype=x.dtype, out=x)
 
     def adam_step(self, p, g, m, v, lr, beta1, beta2, eps, step, weight_decay):
-        bias1, bias2 = 1 - beta1 ** step, 1 - beta2 ** step
-        _launch(K.adam_kernel, p.size)(_flat(p), _flat(g), _flat(m), _flat(v), lr / bias1, beta1, beta2,
-                                       eps, 1.0 / np.sqrt(bias2), weight_decay or 0.0)
+        _launch(K.ADAM[p.dtype.name], p.size)(_flat(p), _flat(g), _flat(m), _flat(v),
+                                              *adam_scalars(p.dtype, lr, beta1, beta2, eps, step, weight_decay or 0.0))
 
     def sgd_step(self, p, g, buf, lr, momentum, weight_decay, nesterov):
         _launch(K.sgd_kernel, p.size)(_flat(p), _flat(g), _flat(buf), lr, momentum or 0.0,

@@ -18,7 +18,6 @@ from . import Backend
 from . import cuda_kernels as K
 from . import launch
 from .codes import ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, adam_scalars
-from .launch import configure
 from .launch import grid_stride as _launch
 
 _SIM = bool(config.ENABLE_CUDASIM)
@@ -239,7 +238,7 @@ class CUDABackend(Backend):
         dtype = x.dtype if op == REDUCE_MAX or x.dtype.kind == "f" else np.int64
         out = cuda.device_array(max(rows, 1), dtype)
         if rows and row:
-            configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(_flat(moved), row, out, op)
+            launch.configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(_flat(moved), row, out, op)
         elif rows:
             _launch(K.fill_kernel, rows)(out, 0)
         shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims else kept
@@ -428,13 +427,14 @@ class CUDABackend(Backend):
         out = cuda.device_array(batch + (n, m), dtype)
         if out.size:
             kernel = K.MATMUL[np.dtype(dtype).name]
-            grid = ((m + K.TILE - 1) // K.TILE, (n + K.TILE - 1) // K.TILE, nb)
+            # rows beyond grid y's limit are covered by the kernel's stride over row tiles
+            grid = ((m + K.TILE - 1) // K.TILE, min((n + K.TILE - 1) // K.TILE, launch.MAX_GRID[1]), nb)
             has_bias = bias is not None
             bias_arr = self.asarray(bias) if has_bias else out
-            configure(kernel, grid, (K.TILE, K.TILE))(_flat(a_b), _flat(b_b), _flat(out), n, k, m,
-                                           0 if a_b.ndim == 2 else n * k, 0 if b_b.ndim == 2 else k * m,
-                                           ta, tb, _flat(bias_arr), has_bias,
-                                           ACTIVATIONS[activation])
+            launch.configure(kernel, grid, (K.TILE, K.TILE))(_flat(a_b), _flat(b_b), _flat(out), n, k, m,
+                                                             0 if a_b.ndim == 2 else n * k,
+                                                             0 if b_b.ndim == 2 else k * m, ta, tb, _flat(bias_arr),
+                                                             has_bias, ACTIVATIONS[activation])
         if squeeze_a:
             out = out.reshape(_s(out)[:-2] + (m,))
         if squeeze_b:
@@ -487,7 +487,7 @@ class CUDABackend(Backend):
             if g.size:
                 _launch(K.clip_scale_kernel, g.size)(_flat(g), acc, float(max_norm))
         norm = cuda.device_array(1, grads[0].dtype if grads else np.float32)
-        configure(K.sqrt_kernel, 1, 1)(acc, norm)
+        launch.configure(K.sqrt_kernel, 1, 1)(acc, norm)
         return norm.reshape(())
 
     def clip_by_model_norm(self, grads, max_norm):
@@ -526,7 +526,7 @@ class CUDABackend(Backend):
         if out.size:
             states = rng["states"]
             blocks = (states.size + launch.THREADS - 1) // launch.THREADS  # one thread per state
-            configure(kernel, blocks, launch.THREADS)(states, _flat(out), normal)
+            launch.configure(kernel, blocks, launch.THREADS)(states, _flat(out), normal)
         return out
 
     def uniform(self, rng, shape, dtype):

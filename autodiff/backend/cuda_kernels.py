@@ -248,37 +248,42 @@ def _make_matmul(dtype):
     def matmul_kernel(a, b, out, n, k, m, a_batch, b_batch, ta, tb, bias, has_bias, activation):
         """out[z] = act(op(a[z]) @ op(b[z]) + bias) for batch z = blockIdx.z, op transposing when
         ta / tb is set (a stored (k, n), b stored (m, k)); a_batch / b_batch are the element
-        strides between batch items (0 broadcasts). Shared-memory tiles of TILE x TILE."""
+        strides between batch items (0 broadcasts). Shared-memory tiles of TILE x TILE.
+
+        Columns lie on grid x; rows on grid y, whose limit (65,535 blocks) a batch of 2^20 rows
+        passes, so each block strides over row tiles. The stride depends on the block only, so
+        every thread of a block takes the same trips and reaches the same syncthreads."""
         sa = cuda.shared.array((TILE, TILE), dtype=dtype)
         sb = cuda.shared.array((TILE, TILE), dtype=dtype)
         z = cuda.blockIdx.z
         ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
-        row = cuda.blockIdx.y * TILE + ty
         col = cuda.blockIdx.x * TILE + tx
         a0, b0 = z * a_batch, z * b_batch
-        acc = dtype(0)
-        for t0 in range(0, k, TILE):
-            ka, kb = t0 + tx, t0 + ty
-            if row < n and ka < k:
-                sa[ty, tx] = a[a0 + (ka * n + row if ta else row * k + ka)]
-            else:
-                sa[ty, tx] = 0
-            if col < m and kb < k:
-                sb[ty, tx] = b[b0 + (col * k + kb if tb else kb * m + col)]
-            else:
-                sb[ty, tx] = 0
-            cuda.syncthreads()
-            for j in range(TILE):
-                acc += sa[ty, j] * sb[j, tx]
-            cuda.syncthreads()
-        if row < n and col < m:
-            if has_bias:
-                acc += bias[col]
-            if activation == ACT_TANH:
-                acc = math.tanh(acc)
-            elif activation == ACT_RELU:
-                acc = acc if acc > 0 else dtype(0)
-            out[z * n * m + row * m + col] = acc
+        for row_tile in range(cuda.blockIdx.y, (n + TILE - 1) // TILE, cuda.gridDim.y):
+            row = row_tile * TILE + ty
+            acc = dtype(0)
+            for t0 in range(0, k, TILE):
+                ka, kb = t0 + tx, t0 + ty
+                if row < n and ka < k:
+                    sa[ty, tx] = a[a0 + (ka * n + row if ta else row * k + ka)]
+                else:
+                    sa[ty, tx] = 0
+                if col < m and kb < k:
+                    sb[ty, tx] = b[b0 + (col * k + kb if tb else kb * m + col)]
+                else:
+                    sb[ty, tx] = 0
+                cuda.syncthreads()  # both tiles loaded
+                for j in range(TILE):
+                    acc += sa[ty, j] * sb[j, tx]
+                cuda.syncthreads()  # every thread done with the tiles before the next load
+            if row < n and col < m:
+                if has_bias:
+                    acc += bias[col]
+                if activation == ACT_TANH:
+                    acc = math.tanh(acc)
+                elif activation == ACT_RELU:
+                    acc = acc if acc > 0 else dtype(0)
+                out[z * n * m + row * m + col] = acc
 
     return matmul_kernel
 

@@ -30,7 +30,7 @@ def configure(kernel, grid, block):
         raise ValueError(f"{name}: a grid and a block have at most 3 axes, got grid {grid} and block {block}")
     for axis, blocks, limit in zip("xyz", grid, MAX_GRID):
         if not 1 <= blocks <= limit:
-            raise ValueError(f"{name}: grid axis {axis} has {blocks} blocks, outside the device's 1..{limit:,}; "
+            raise ValueError(f"{name}: grid axis {axis} has {blocks:,} blocks, outside the device's 1..{limit:,}; "
                              f"chunk the work or stride over it inside the kernel")
     threads = 1
     for n in block:

@@ -60,5 +60,6 @@ def test_linear_and_batched_matmul_stride_past_the_grid_y_limit(activation, smal
     got = GPU.to_numpy(GPU.linear(GPU.asarray(x), GPU.asarray(w), GPU.asarray(bias), activation))
     np.testing.assert_allclose(got, CPU.linear(x, w, bias, activation), rtol=1e-5, atol=1e-6)
     stack, w3 = rng.standard_normal((3, 3 * K.TILE + 2, 7)), rng.standard_normal((3, 7, 2))  # batch on grid z
-    np.testing.assert_allclose(GPU.to_numpy(GPU.matmul(GPU.asarray(stack), GPU.asarray(w3))), stack @ w3, rtol=1e-12, atol=1e-12)
+    got = GPU.to_numpy(GPU.matmul(GPU.asarray(stack), GPU.asarray(w3)))
+    np.testing.assert_allclose(got, stack @ w3, rtol=1e-12, atol=1e-12)
     assert small_grid_y and max(g[1] for g in small_grid_y if len(g) == 3) == 2

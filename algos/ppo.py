@@ -20,7 +20,8 @@ from .actor_critic import Heads, clipped_loss, log_update, update
 from .common import (Divergence, EpisodeLog, bootstrap_truncated, check_ranges, checkpoint, env_actions,
                      log_histograms, observers, on_device, restore, seeds_of)
 from .normalize import RewardScaler, RunningMeanStd
-from .rollout import RolloutBuffer, compute_gae
+from .gae import compute_gae
+from .rollout import RolloutBuffer
 
 
 MODEL = "agent"  # the checkpoint entry holding the acting network (for python -m rl.evaluate)

@@ -1,9 +1,4 @@
-"""Rollout storage and advantage estimation, shared by the on-policy algorithms.
-
-Episodes end at different steps in different sub-envs. A step that ends an episode (terminated
-or truncated) stops the advantage recursion there; the algorithm bootstraps a truncated one by
-adding gamma * V(final observation) to its reward (algos/ppo.py), and a terminated one not at all.
-"""
+"""Rollout storage, shared by the on-policy algorithms (advantages: algos/gae.py)."""
 
 from __future__ import annotations
 
@@ -31,22 +26,3 @@ class RolloutBuffer:
         lead = () if self.models is None else (self.models,)
         return t.reshape(lead + (self.num_steps * self.num_envs,) + t.shape[len(lead) + 2:])
 
-
-def compute_gae(rewards, values, dones, next_value, gamma, gae_lambda):
-    """Generalized advantage estimates (Schulman et al. 2016) and returns, each (T, N), or
-    (K, T, N) for K agents (next_value (K, N)).
-
-    `dones[t]` marks an episode that ended at step t, so nothing after it flows back into step
-    t; `next_value` is V of the observation after the last stored step."""
-    bk = rewards._backend
-    if rewards.ndim == 3:  # the agents' sub-envs side by side: the scan is per sub-env anyway
-        k, t, n = rewards.shape
-        def by_time(x):
-            return x.permute(1, 0, 2).reshape(t, k * n).data
-        adv = bk.gae(by_time(rewards), by_time(values), by_time(dones), next_value.reshape(k * n).data,
-                     gamma, gae_lambda)
-        advantages = ad.Tensor._make(adv, bk).reshape(t, k, n).permute(1, 0, 2)
-    else:
-        advantages = ad.Tensor._make(bk.gae(rewards.data, values.data, dones.data, next_value.data, gamma,
-                                            gae_lambda), bk)
-    return advantages, advantages + values

@@ -29,7 +29,8 @@ from .actor_critic import Heads, clipped_loss, log_update, update
 from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, log_histograms, observers,
                      restore, seeds_of, to_host)
 from .normalize import RewardScaler, RunningMeanStd
-from .rollout import RolloutBuffer, compute_gae
+from .gae import compute_gae
+from .rollout import RolloutBuffer
 
 MODEL = "agent"
 

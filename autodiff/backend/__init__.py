@@ -85,9 +85,6 @@ class Backend:
     def clip_by_global_norm(self, grads, max_norm): raise NotImplementedError  # returns the norm
     def clip_by_model_norm(self, grads, max_norm): raise NotImplementedError  # (K, P) rows: (K,) norms
 
-    # -- reinforcement learning ----------------------------------------------------------------
-    def gae(self, rewards, values, dones, next_value, gamma, lam): raise NotImplementedError  # (T, N)
-
     # -- random numbers ------------------------------------------------------------------------------
     def rng(self, seed): raise NotImplementedError
     def rng_state(self, rng): raise NotImplementedError  # JSON-serialisable, for checkpoints

@@ -8,6 +8,7 @@ import numpy as np
 from numbarl.malloc import keep_freed_memory_in_the_heap
 
 from . import Backend
+from .codes import CLIP_EPS, adam_scalars, flush_subnormal
 
 _COMPARE = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
             "eq": np.equal, "ne": np.not_equal}
@@ -20,27 +21,23 @@ def _is_basic_index(index) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
+_flush = numba.njit(cache=True)(flush_subnormal)
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _adam(p, g, m, v, beta1, c1, beta2, c2, tiny, inv_sqrt_bias2, eps, step_size, weight_decay):
     """Adam's step in one pass, each element's arithmetic in numpy's order and precision (the
-    scalars arrive in the arrays' dtype), so parameters end bit for bit where numpy's fourteen
+    scalars come from codes.adam_scalars), so parameters end bit for bit where numpy's fourteen
     whole-array passes put them, in a fifth of the time (67k parameters: 173-260 -> 36 us).
-
-    Moments below the dtype's smallest normal number are set to 0. A moment that decays towards
-    0 (a ReLU unit that stopped getting gradient) turns subnormal after a few hundred steps, and
-    arithmetic on a subnormal costs the CPU about 100x (38 % of a DQN's first moments were).
-    Below the smallest normal number a moment's share of the step (m / eps) is far below the
-    last bit of any parameter it moves."""
-    zero = c1 - c1
+    Moments below the dtype's smallest normal number are set to 0 (codes.flush_subnormal), as
+    the CUDA kernel does."""
     # numpy multiplies a float32 array by a float64 scalar in float64 and rounds the result back
     # to float32; storing into an array of the moments' dtype rounds the same way.
     rounded = np.empty(1, m.dtype)
     for i in range(p.shape[0]):
         gi = g[i] + weight_decay * p[i] if weight_decay != 0 else g[i]
-        mi = m[i] * beta1 + c1 * gi
-        vi = v[i] * beta2 + c2 * (gi * gi)
-        mi = zero if abs(mi) < tiny else mi  # a NaN fails the test and stays: divergence shows
-        vi = zero if abs(vi) < tiny else vi
+        mi = _flush(m[i] * beta1 + c1 * gi, tiny)
+        vi = _flush(v[i] * beta2 + c2 * (gi * gi), tiny)
         m[i], v[i] = mi, vi
         rounded[0] = np.sqrt(vi) * inv_sqrt_bias2
         p[i] -= mi / (rounded[0] + eps) * step_size
@@ -387,12 +384,8 @@ class CPUBackend(Backend):
         x *= y
 
     def adam_step(self, p, g, m, v, lr, beta1, beta2, eps, step, weight_decay):
-        # Bias correction folded into the step size and the denominator (same math as the paper).
-        bias1, bias2 = 1 - beta1 ** step, 1 - beta2 ** step
-        cast = p.dtype.type
-        _adam(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), cast(beta1), cast(1 - beta1), cast(beta2),
-              cast(1 - beta2), cast(np.finfo(p.dtype).tiny), 1.0 / np.sqrt(bias2), cast(eps), cast(lr / bias1),
-              cast(weight_decay))
+        _adam(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+              *adam_scalars(p.dtype, lr, beta1, beta2, eps, step, weight_decay))
 
     def sgd_step(self, p, g, buf, lr, momentum, weight_decay, nesterov):
         if weight_decay:
@@ -405,7 +398,7 @@ class CPUBackend(Backend):
 
     def clip_by_global_norm(self, grads, max_norm):
         total = np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads))
-        scale = min(1.0, max_norm / (total + 1e-6))
+        scale = min(1.0, max_norm / (total + CLIP_EPS))
         if scale < 1.0:  # the norm is on the host here, so an unclipped step skips a pass (x * 1 is x)
             for g in grads:
                 g *= scale
@@ -415,24 +408,10 @@ class CPUBackend(Backend):
         """clip_by_global_norm for each row of a (K, P) buffer, a stack of K models' gradients:
         each model is scaled by its own norm (one product per row, the same for every K)."""
         total = np.sqrt(np.matmul(grads[:, None, :], grads[:, :, None])[:, 0, 0].astype(np.float64))
-        scale = np.minimum(1.0, max_norm / (total + 1e-6))
+        scale = np.minimum(1.0, max_norm / (total + CLIP_EPS))
         if (scale < 1.0).any():  # a row that needs no clipping is multiplied by 1: unchanged
             grads *= scale.astype(grads.dtype)[:, None]
         return total.astype(grads.dtype)
-
-    # -- reinforcement learning -------------------------------------------------------------
-    def gae(self, rewards, values, dones, next_value, gamma, lam):
-        """Advantages by a reverse scan over time, vectorised over the sub-envs."""
-        steps = rewards.shape[0]
-        adv = np.empty_like(rewards)
-        last = np.zeros_like(next_value)
-        for t in range(steps - 1, -1, -1):
-            following = next_value if t == steps - 1 else values[t + 1]
-            keep = 1.0 - dones[t]
-            delta = rewards[t] + gamma * following * keep - values[t]
-            last = delta + (gamma * lam) * keep * last
-            adv[t] = last
-        return adv
 
     # -- random numbers ---------------------------------------------------------------------------
     def rng(self, seed):

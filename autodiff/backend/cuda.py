@@ -16,10 +16,11 @@ from numba import config, cuda
 
 from . import Backend
 from . import cuda_kernels as K
+from . import launch
+from .codes import ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, adam_scalars
+from .launch import grid_stride as _launch
 
 _SIM = bool(config.ENABLE_CUDASIM)
-THREADS = 256 if not _SIM else 16  # the simulator runs each thread as a Python thread
-MAX_BLOCKS = 4096 if not _SIM else 1  # grid-stride loops cover the rest
 RNG_STATES = 4096 if not _SIM else 8
 REDUCE_THREADS = K.REDUCE_THREADS if not _SIM else 8
 _BINARY = {"add": K.ADD, "sub": K.SUB, "mul": K.MUL, "div": K.DIV, "pow": K.POW, "maximum": K.MAX,
@@ -27,11 +28,6 @@ _BINARY = {"add": K.ADD, "sub": K.SUB, "mul": K.MUL, "div": K.DIV, "pow": K.POW,
            "and": K.AND, "or": K.OR, "xor": K.XOR}
 _REVERSED = {K.SUB: K.RSUB, K.DIV: K.RDIV, K.POW: K.RPOW, K.LT: K.GT, K.LE: K.GE, K.GT: K.LT, K.GE: K.LE}
 _BOOL_OPS = {K.LT, K.LE, K.GT, K.GE, K.EQ, K.NE, K.AND, K.OR, K.XOR}
-
-
-def _launch(kernel, n):
-    blocks = max(1, min(MAX_BLOCKS, (n + THREADS - 1) // THREADS))
-    return kernel[blocks, THREADS]
 
 
 def _on_device(x) -> bool:
@@ -239,20 +235,20 @@ class CUDABackend(Backend):
         moved = self._move_last(x, axes)
         row = int(np.prod([x.shape[a] for a in axes])) if axes else 1
         rows = int(np.prod(kept)) if kept else 1
-        dtype = x.dtype if op == 1 or x.dtype.kind == "f" else np.int64
+        dtype = x.dtype if op == REDUCE_MAX or x.dtype.kind == "f" else np.int64
         out = cuda.device_array(max(rows, 1), dtype)
         if rows and row:
-            K.reduce_rows_kernel[rows, REDUCE_THREADS](_flat(moved), row, out, op)
+            launch.configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(_flat(moved), row, out, op)
         elif rows:
             _launch(K.fill_kernel, rows)(out, 0)
         shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims else kept
         return out.reshape(shape) if shape else out.reshape(())
 
     def sum(self, x, axis, keepdims):
-        return self._reduce(x, axis, keepdims, 0)
+        return self._reduce(x, axis, keepdims, REDUCE_SUM)
 
     def max(self, x, axis, keepdims):
-        return self._reduce(x, axis, keepdims, 1)
+        return self._reduce(x, axis, keepdims, REDUCE_MAX)
 
     def argmax(self, x, axis):
         x = self.asarray(x)
@@ -431,13 +427,14 @@ class CUDABackend(Backend):
         out = cuda.device_array(batch + (n, m), dtype)
         if out.size:
             kernel = K.MATMUL[np.dtype(dtype).name]
-            grid = ((m + K.TILE - 1) // K.TILE, (n + K.TILE - 1) // K.TILE, nb)
+            # rows beyond grid y's limit are covered by the kernel's stride over row tiles
+            grid = ((m + K.TILE - 1) // K.TILE, min((n + K.TILE - 1) // K.TILE, launch.MAX_GRID[1]), nb)
             has_bias = bias is not None
             bias_arr = self.asarray(bias) if has_bias else out
-            kernel[grid, (K.TILE, K.TILE)](_flat(a_b), _flat(b_b), _flat(out), n, k, m,
-                                           0 if a_b.ndim == 2 else n * k, 0 if b_b.ndim == 2 else k * m,
-                                           ta, tb, _flat(bias_arr), has_bias,
-                                           {None: 0, "tanh": 1, "relu": 2}[activation])
+            launch.configure(kernel, grid, (K.TILE, K.TILE))(_flat(a_b), _flat(b_b), _flat(out), n, k, m,
+                                                             0 if a_b.ndim == 2 else n * k,
+                                                             0 if b_b.ndim == 2 else k * m, ta, tb, _flat(bias_arr),
+                                                             has_bias, ACTIVATIONS[activation])
         if squeeze_a:
             out = out.reshape(_s(out)[:-2] + (m,))
         if squeeze_b:
@@ -474,9 +471,8 @@ class CUDABackend(Backend):
         self._binary(K.MUL, x, y, dtype=x.dtype, out=x)
 
     def adam_step(self, p, g, m, v, lr, beta1, beta2, eps, step, weight_decay):
-        bias1, bias2 = 1 - beta1 ** step, 1 - beta2 ** step
-        _launch(K.adam_kernel, p.size)(_flat(p), _flat(g), _flat(m), _flat(v), lr / bias1, beta1, beta2,
-                                       eps, 1.0 / np.sqrt(bias2), weight_decay or 0.0)
+        _launch(K.ADAM[p.dtype.name], p.size)(_flat(p), _flat(g), _flat(m), _flat(v),
+                                              *adam_scalars(p.dtype, lr, beta1, beta2, eps, step, weight_decay or 0.0))
 
     def sgd_step(self, p, g, buf, lr, momentum, weight_decay, nesterov):
         _launch(K.sgd_kernel, p.size)(_flat(p), _flat(g), _flat(buf), lr, momentum or 0.0,
@@ -491,21 +487,13 @@ class CUDABackend(Backend):
             if g.size:
                 _launch(K.clip_scale_kernel, g.size)(_flat(g), acc, float(max_norm))
         norm = cuda.device_array(1, grads[0].dtype if grads else np.float32)
-        K.sqrt_kernel[1, 1](acc, norm)
+        launch.configure(K.sqrt_kernel, 1, 1)(acc, norm)
         return norm.reshape(())
 
     def clip_by_model_norm(self, grads, max_norm):
         # One pass pair per model: a population's K is small next to its parameter count.
         return self.concatenate([self.clip_by_global_norm([grads[k]], max_norm).reshape((1,))
                                  for k in range(grads.shape[0])], 0)
-
-    # -- reinforcement learning ---------------------------------------------------------------------
-    def gae(self, rewards, values, dones, next_value, gamma, lam):
-        steps, envs = rewards.shape
-        adv = cuda.device_array(rewards.shape, rewards.dtype)
-        _launch(K.gae_kernel, envs)(_flat(rewards), _flat(values), _flat(self.astype(dones, rewards.dtype)),
-                                    _flat(next_value), gamma, lam, _flat(adv), steps, envs)
-        return adv
 
     # -- random numbers ---------------------------------------------------------------------------------
     def rng(self, seed):
@@ -537,7 +525,8 @@ class CUDABackend(Backend):
         kernel = K.random32_kernel if np.dtype(dtype) == np.float32 else K.random64_kernel
         if out.size:
             states = rng["states"]
-            kernel[(states.size + THREADS - 1) // THREADS, THREADS](states, _flat(out), normal)
+            blocks = (states.size + launch.THREADS - 1) // launch.THREADS  # one thread per state
+            launch.configure(kernel, blocks, launch.THREADS)(states, _flat(out), normal)
         return out
 
     def uniform(self, rng, shape, dtype):

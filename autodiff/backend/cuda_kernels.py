@@ -15,6 +15,8 @@ from numba import config, cuda, float32, float64
 from numba.cuda.random import (xoroshiro128p_normal_float32, xoroshiro128p_normal_float64,
                                xoroshiro128p_uniform_float32, xoroshiro128p_uniform_float64)
 
+from .codes import ACT_RELU, ACT_TANH, CLIP_EPS, REDUCE_MAX, REDUCE_SUM, flush_subnormal
+
 # op codes: binary
 ADD, SUB, MUL, DIV, POW, MAX, MIN, LT, LE, GT, GE, EQ, NE, AND, OR, XOR, RSUB, RDIV, RPOW = range(19)
 # op codes: unary
@@ -188,23 +190,24 @@ REDUCE_THREADS = 256
 
 @cuda.jit
 def reduce_rows_kernel(x, row_size, out, op):
-    """out[r] = sum (op 0) or max (op 1) of row r of x (rows x row_size): one block per row,
-    its threads striding along the row, then a tree in shared memory (float64 partials)."""
+    """out[r] = sum (op REDUCE_SUM) or max (op REDUCE_MAX) of row r of x (rows x row_size): one
+    block per row, its threads striding along the row, then a tree in shared memory (float64
+    partials)."""
     partial = cuda.shared.array(REDUCE_THREADS, dtype=float64)
     r = cuda.blockIdx.x
     t = cuda.threadIdx.x
     n = cuda.blockDim.x
-    acc = float64(x[r * row_size]) if op == 1 else 0.0
+    acc = float64(x[r * row_size]) if op == REDUCE_MAX else 0.0
     for j in range(t, row_size, n):
         v = float64(x[r * row_size + j])
-        acc = (acc + v) if op == 0 else (v if v > acc or v != v else acc)
+        acc = (acc + v) if op == REDUCE_SUM else (v if v > acc or v != v else acc)
     partial[t] = acc
     cuda.syncthreads()
     step = n // 2
     while step > 0:
         if t < step:
             v = partial[t + step]
-            partial[t] = (partial[t] + v) if op == 0 else (v if v > partial[t] or v != v else partial[t])
+            partial[t] = (partial[t] + v) if op == REDUCE_SUM else (v if v > partial[t] or v != v else partial[t])
         cuda.syncthreads()
         step //= 2
     if t == 0:
@@ -245,37 +248,42 @@ def _make_matmul(dtype):
     def matmul_kernel(a, b, out, n, k, m, a_batch, b_batch, ta, tb, bias, has_bias, activation):
         """out[z] = act(op(a[z]) @ op(b[z]) + bias) for batch z = blockIdx.z, op transposing when
         ta / tb is set (a stored (k, n), b stored (m, k)); a_batch / b_batch are the element
-        strides between batch items (0 broadcasts). Shared-memory tiles of TILE x TILE."""
+        strides between batch items (0 broadcasts). Shared-memory tiles of TILE x TILE.
+
+        Columns lie on grid x; rows on grid y, whose limit (65,535 blocks) a batch of 2^20 rows
+        passes, so each block strides over row tiles. The stride depends on the block only, so
+        every thread of a block takes the same trips and reaches the same syncthreads."""
         sa = cuda.shared.array((TILE, TILE), dtype=dtype)
         sb = cuda.shared.array((TILE, TILE), dtype=dtype)
         z = cuda.blockIdx.z
         ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
-        row = cuda.blockIdx.y * TILE + ty
         col = cuda.blockIdx.x * TILE + tx
         a0, b0 = z * a_batch, z * b_batch
-        acc = dtype(0)
-        for t0 in range(0, k, TILE):
-            ka, kb = t0 + tx, t0 + ty
-            if row < n and ka < k:
-                sa[ty, tx] = a[a0 + (ka * n + row if ta else row * k + ka)]
-            else:
-                sa[ty, tx] = 0
-            if col < m and kb < k:
-                sb[ty, tx] = b[b0 + (col * k + kb if tb else kb * m + col)]
-            else:
-                sb[ty, tx] = 0
-            cuda.syncthreads()
-            for j in range(TILE):
-                acc += sa[ty, j] * sb[j, tx]
-            cuda.syncthreads()
-        if row < n and col < m:
-            if has_bias:
-                acc += bias[col]
-            if activation == 1:
-                acc = math.tanh(acc)
-            elif activation == 2:
-                acc = acc if acc > 0 else dtype(0)
-            out[z * n * m + row * m + col] = acc
+        for row_tile in range(cuda.blockIdx.y, (n + TILE - 1) // TILE, cuda.gridDim.y):
+            row = row_tile * TILE + ty
+            acc = dtype(0)
+            for t0 in range(0, k, TILE):
+                ka, kb = t0 + tx, t0 + ty
+                if row < n and ka < k:
+                    sa[ty, tx] = a[a0 + (ka * n + row if ta else row * k + ka)]
+                else:
+                    sa[ty, tx] = 0
+                if col < m and kb < k:
+                    sb[ty, tx] = b[b0 + (col * k + kb if tb else kb * m + col)]
+                else:
+                    sb[ty, tx] = 0
+                cuda.syncthreads()  # both tiles loaded
+                for j in range(TILE):
+                    acc += sa[ty, j] * sb[j, tx]
+                cuda.syncthreads()  # every thread done with the tiles before the next load
+            if row < n and col < m:
+                if has_bias:
+                    acc += bias[col]
+                if activation == ACT_TANH:
+                    acc = math.tanh(acc)
+                elif activation == ACT_RELU:
+                    acc = acc if acc > 0 else dtype(0)
+                out[z * n * m + row * m + col] = acc
 
     return matmul_kernel
 
@@ -283,13 +291,27 @@ def _make_matmul(dtype):
 MATMUL = {"float32": _make_matmul(float32), "float64": _make_matmul(float64)}
 
 
-@cuda.jit
-def adam_kernel(p, g, m, v, lr_t, beta1, beta2, eps_t, inv_sqrt_bias2, weight_decay):
-    for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
-        grad = g[i] + weight_decay * p[i]
-        m[i] = beta1 * m[i] + (1 - beta1) * grad
-        v[i] = beta2 * v[i] + (1 - beta2) * grad * grad
-        p[i] -= lr_t * m[i] / (math.sqrt(v[i]) * inv_sqrt_bias2 + eps_t)
+_flush = cuda.jit(device=True)(flush_subnormal)
+
+
+def _make_adam(dtype):
+    @cuda.jit
+    def adam_kernel(p, g, m, v, beta1, c1, beta2, c2, tiny, inv_sqrt_bias2, eps, step_size, weight_decay):
+        """cpu.py's _adam element for element, with the same scalars (codes.adam_scalars): each
+        operation in the arrays' dtype but the float64 product with inv_sqrt_bias2, rounded back
+        by `dtype(...)` as the CPU rounds it, and moments flushed below the smallest normal."""
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            gi = g[i] + weight_decay * p[i] if weight_decay != 0 else g[i]
+            mi = _flush(m[i] * beta1 + c1 * gi, tiny)
+            vi = _flush(v[i] * beta2 + c2 * (gi * gi), tiny)
+            m[i], v[i] = mi, vi
+            # sqrt rounded to dtype first: the simulator's math.sqrt returns a float64
+            p[i] -= mi / (dtype(dtype(math.sqrt(vi)) * inv_sqrt_bias2) + eps) * step_size
+
+    return adam_kernel
+
+
+ADAM = {"float32": _make_adam(float32), "float64": _make_adam(float64)}
 
 
 @cuda.jit
@@ -310,8 +332,8 @@ def sum_squares_kernel(g, acc):
 
 @cuda.jit
 def clip_scale_kernel(g, acc, max_norm):
-    """Scale by min(1, max_norm / (norm + 1e-6)) computed on the device: no host round trip."""
-    scale = min(1.0, max_norm / (math.sqrt(acc[0]) + 1e-6))
+    """Scale by min(1, max_norm / (norm + CLIP_EPS)) computed on the device: no host round trip."""
+    scale = min(1.0, max_norm / (math.sqrt(acc[0]) + CLIP_EPS))
     for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
         g[i] *= scale
 
@@ -327,20 +349,6 @@ def nonfinite_kernel(x, flag):
     for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         if not math.isfinite(x[i]):
             flag[0] = 1
-
-
-@cuda.jit
-def gae_kernel(rewards, values, dones, next_value, gamma, lam, adv, steps, envs):
-    """One thread per sub-env: the reverse scan over time of algos/rollout.py's compute_gae."""
-    e = cuda.grid(1)
-    if e < envs:
-        last = rewards[0] * 0
-        for t in range(steps - 1, -1, -1):
-            following = next_value[e] if t == steps - 1 else values[(t + 1) * envs + e]
-            keep = 1.0 - dones[t * envs + e]
-            delta = rewards[t * envs + e] + gamma * following * keep - values[t * envs + e]
-            last = delta + gamma * lam * keep * last
-            adv[t * envs + e] = last
 
 
 @cuda.jit

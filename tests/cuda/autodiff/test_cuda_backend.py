@@ -172,13 +172,7 @@ def test_in_place_and_optimizer_steps(rng):
         close(a, b, rtol=1e-5)
 
 
-def test_gae_and_random_numbers(rng):
-    T, N = 6, 5
-    rewards, values = (rng.standard_normal((T, N)).astype(np.float32) for _ in range(2))
-    dones = (rng.random((T, N)) < 0.3).astype(np.float32)
-    nv = rng.standard_normal(N).astype(np.float32)
-    close(GPU.gae(dev(rewards), dev(values), dev(dones), dev(nv), 0.99, 0.95),
-          CPU.gae(rewards, values, dones, nv, 0.99, 0.95), rtol=1e-5, atol=1e-5)
+def test_random_numbers():
     r = GPU.rng(7)
     u = host(GPU.uniform(r, (4, 50), np.float32))
     assert u.dtype == np.float32 and 0 <= u.min() and u.max() < 1 and 0.3 < u.mean() < 0.7

@@ -203,7 +203,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         rng.set_state(resume["rng"])
         env.set_state(resume["env"])
         raw_obs, global_step = resume["next_obs"], int(resume["global_step"])
-    obs = as_batch(raw_obs)
+    # The observation acted on is kept past the next env step, and a GPU env rewrites its own
+    # arrays in place each step (as_batch is a view of them there): keep a copy of our own.
+    obs = ad.zeros(k, n, obs_dim, device=args.device).copy_(as_batch(raw_obs))
 
     def snapshot():
         return {"algo": "dqn", "global_step": global_step, "q_network": q_network.state_dict(),
@@ -228,7 +230,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         final = as_batch(info["final_obs"]) if "final_obs" in info else None
         buffer.add(obs, next_obs, actions, ad.tensor(reward, dtype="float32", device=args.device).reshape(k, n),
                    per_agent(terminated), per_agent(truncated), final)
-        obs = next_obs
+        obs.copy_(next_obs)
         previous, global_step = global_step, global_step + n
         episodes.add(info, global_step)
 

@@ -18,7 +18,7 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from .common import Divergence, EpisodeLog, check_ranges, env_actions, log_histograms, seeds_of, to_host
+from .common import Divergence, EpisodeLog, check_ranges, env_actions, fetch, log_histograms, seeds_of, to_host
 from .replay import ReplayBuffer
 
 
@@ -238,7 +238,6 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         learned = global_step > args.learning_starts and buffer.size >= args.batch_size and \
             _crossed(previous, global_step, args.train_frequency)
         if learned:
-            episodes.flush()
             good = diverged.keep(optimizer)
             for _ in range(args.gradient_steps):
                 b_obs, b_actions, b_rewards, b_next, b_dones = buffer.sample(args.batch_size, rng)
@@ -257,7 +256,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 if args.max_grad_norm is not None:
                     optim.clip_grad_norm_(params, args.max_grad_norm)
                 optimizer.step(diverged.active)
-            losses, q_means = loss.numpy(), q_pred.mean(-1).numpy()
+            # The round's figures and episodes leave the device together: one copy, one wait.
+            rows, losses, q_means = fetch(episodes.pending(), loss, q_pred.mean(-1))
+            episodes.flush(rows)
             diverged.check(losses, global_step, optimizer, good, "DQN")
             for a in range(k):
                 log("losses/td_loss", float(losses[a]), global_step, a)

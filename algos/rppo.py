@@ -301,11 +301,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                                     agent.value(critic).reshape(k, -1), seq(buf.logprobs), seq(advantages),
                                     seq(returns), seq(buf.values))
 
-        final, clipfracs = update(args, optimizer, params, diverged, orders, n, per_minibatch, minibatch_loss,
-                                      global_step)
-        episodes.flush()
-        log_update(log, optimizer, final, clipfracs, returns.reshape(k, -1), buf.flat("values"), global_step,
-                       k * (global_step - start_step) / (time.perf_counter() - start))
+        final, clipfracs, good = update(args, optimizer, params, diverged, orders, n, per_minibatch, minibatch_loss)
+        log_update(log, optimizer, diverged, good, episodes, final, clipfracs, returns.reshape(k, -1),
+                   buf.flat("values"), global_step, lambda: k * (global_step - start_step) / (time.perf_counter() - start))
         log_histograms(log, iteration, global_step, agent, buf.actions)
         if schedule is not None:
             schedule.step()

@@ -9,7 +9,7 @@ import pytest
 
 import autodiff as ad
 import envs
-from algos import dqn, ppo
+from algos import dqn, ppo, rppo
 from autodiff.backend import get_backend
 from tests.cuda.transfers import Transfers
 
@@ -32,9 +32,9 @@ class Marked:
         return self.env.step(actions)
 
 
-def train(module, args):
-    env = envs.make("CartPole", num_envs=args.num_envs * args.num_seeds, device="cuda", seed=args.seed,
-                    episode_statistics=True, max_episode_steps=5)  # episodes end: their logging is counted
+def train(module, args, env_id="CartPole", **env_params):
+    env = envs.make(env_id, num_envs=args.num_envs * args.num_seeds, device="cuda", seed=args.seed,
+                    episode_statistics=True, **(env_params or {"max_episode_steps": 5}))  # episodes end: their logging is counted
     iterations = []
     with Transfers() as transfers:
         marked = Marked(env, transfers)
@@ -61,6 +61,20 @@ def test_ppo_copies_nothing_per_env_step_and_reads_the_host_once_per_iteration()
         # The minibatch orders are drawn on the host (the device has no sort): one small copy
         # per epoch; the figures and episodes come back in one.
         assert copies(after - before) == {"h2d": args.update_epochs, "d2h": 1}
+
+
+def test_rppo_copies_nothing_per_env_step():
+    args = rppo.Args(device="cuda", env_id="MemoryCue", total_timesteps=12, num_envs=2, num_steps=3,
+                     num_minibatches=1, update_epochs=1, hidden_sizes=(4,), rnn_hidden_size=4, num_seeds=2)
+    marks, iterations = train(rppo, args, "MemoryCue", min_length=2, max_length=3)
+    for i, counts in enumerate(marks[1:], 1):
+        if i % args.num_steps:
+            assert copies(counts) == {"h2d": 0, "d2h": 0}, (i, counts)
+    (_, before), (_, after) = iterations
+    # The replay is planned on the host (autodiff/recurrent.py skips steps without a reset), so
+    # the rollout's episode starts and the epochs' orders come over before the update, and the
+    # logged figures after it. What goes the other way is per minibatch (its rows, the reset masks).
+    assert (after - before)["d2h"] == 2
 
 
 def test_dqn_copies_nothing_per_env_step_and_reads_the_host_once_per_round():

@@ -42,7 +42,7 @@ class Tensor:
         backend = get_backend(device)
         if isinstance(data, Tensor):
             data = backend.asarray(data.numpy())
-        elif dtype is None and not isinstance(data, np.ndarray):
+        elif dtype is None and not isinstance(data, np.ndarray) and not hasattr(data, "copy_to_host"):
             # Python numbers and lists: floats become float32 as in PyTorch; numpy arrays keep theirs.
             arr = np.asarray(data)
             dtype = DEFAULT_DTYPE if arr.dtype.kind == "f" else arr.dtype

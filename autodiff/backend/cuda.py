@@ -89,7 +89,10 @@ class CUDABackend(Backend):
             if not data.is_c_contiguous():  # a strided view from outside: rare, so the simple way
                 data = cuda.to_device(np.ascontiguousarray(data.copy_to_host()))
             return data if dtype is None or np.dtype(dtype) == data.dtype else self.astype(data, dtype)
-        return cuda.to_device(np.ascontiguousarray(np.asarray(data, dtype=dtype)))
+        data = np.ascontiguousarray(np.asarray(data, dtype=dtype))
+        if data.size == 1:  # a constant (a Python number lifted to a tensor): filled, not copied
+            return self.full(data.shape, data.reshape(1)[0], data.dtype)
+        return cuda.to_device(data)
 
     def to_numpy(self, x):
         return x.copy_to_host() if _on_device(x) else np.asarray(x)
@@ -271,7 +274,7 @@ class CUDABackend(Backend):
     def all_finite(self, x):
         if x.dtype.kind not in "fc" or x.size == 0:
             return True
-        flag = cuda.to_device(np.zeros(1, np.int32))
+        flag = self.zeros(1, np.int32)
         _launch(K.nonfinite_kernel, x.size)(_flat(self.asarray(x)), flag)
         return not bool(flag.copy_to_host()[0])
 
@@ -332,8 +335,12 @@ class CUDABackend(Backend):
         if not count:
             return
         if not _on_device(value) and np.size(value) == 1:
-            value = cuda.to_device(np.asarray(value, dtype=out.dtype).reshape(1))
-            vstrides = (0,) * len(shape)
+            # A host constant goes to a kernel by value: no copy to the device (zero_grad's 0).
+            value = np.asarray(value, dtype=out.dtype).reshape(())[()]
+            if strides == _c_strides(shape):
+                _launch(K.fill_kernel, count)(_flat(out)[offset:offset + count], value)
+                return
+            value, vstrides = self.full((1,), value, out.dtype), (0,) * len(shape)
         else:
             value = self.asarray(value)
             vstrides = _broadcast_strides(value.shape, shape)
@@ -347,6 +354,8 @@ class CUDABackend(Backend):
 
     def getitem(self, x, index):
         x = self.asarray(x)
+        if isinstance(index, tuple) and index and all(_on_device(p) and p.dtype.kind in "iu" for p in index):
+            return self._device_rows(x, index)
         if _on_device(index):  # minibatch rows chosen on the device
             row = x.size // x.shape[0] if x.shape[0] else 0
             out = cuda.device_array((index.shape[0],) + x.shape[1:], x.dtype)
@@ -369,6 +378,25 @@ class CUDABackend(Backend):
         out = cuda.device_array(positions.shape, x.dtype)
         if out.size:
             _launch(K.gather_kernel, out.size)(_flat(x), _flat(positions), _flat(out))
+        return out
+
+    def _device_rows(self, x, index):
+        """x[i0, i1, ...] for integer device arrays over x's leading axes (a population's
+        (agents, minibatch rows)): the flat row numbers are worked out on the device, so nothing
+        crosses to the host. Indices must be in range and non-negative."""
+        lead = _s(x)[:len(index)]
+        rows, stride = None, 1
+        for i, n in reversed(list(zip(index, lead))):
+            term = i if stride == 1 else self._with_scalar(K.MUL, i, np.array(stride, np.int64), np.int64, None)
+            rows = term if rows is None else self.add(rows, term)
+            stride *= n
+        shape = np.broadcast_shapes(*(_s(i) for i in index))
+        if _s(rows) != shape:
+            rows = self.broadcast_to(rows, shape)
+        out = cuda.device_array(shape + _s(x)[len(index):], x.dtype)
+        if out.size:
+            row = int(np.prod(_s(x)[len(index):])) if x.ndim > len(index) else 1
+            _launch(K.rows_kernel, out.size)(_flat(x), _flat(rows), row, _flat(out))
         return out
 
     def index_add(self, shape, index, values):
@@ -479,7 +507,7 @@ class CUDABackend(Backend):
                                       weight_decay or 0.0, bool(nesterov))
 
     def clip_by_global_norm(self, grads, max_norm):
-        acc = cuda.to_device(np.zeros(1, np.float64))
+        acc = self.zeros(1, np.float64)
         for g in grads:
             if g.size:
                 _launch(K.sum_squares_kernel, g.size)(_flat(g), acc)

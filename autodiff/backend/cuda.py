@@ -17,7 +17,7 @@ from numba import config, cuda
 from . import Backend
 from . import cuda_kernels as K
 from . import launch
-from .codes import ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, adam_scalars
+from .codes import ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, REDUCE_SUMSQ, adam_scalars
 from .launch import grid_stride as _launch
 
 _SIM = bool(config.ENABLE_CUDASIM)
@@ -238,7 +238,7 @@ class CUDABackend(Backend):
         dtype = x.dtype if op == REDUCE_MAX or x.dtype.kind == "f" else np.int64
         out = cuda.device_array(max(rows, 1), dtype)
         if rows and row:
-            launch.configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(_flat(moved), row, out, op)
+            launch.configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(_flat(moved), row, out, op, 1)
         elif rows:
             _launch(K.fill_kernel, rows)(out, 0)
         shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims else kept
@@ -479,10 +479,21 @@ class CUDABackend(Backend):
                                       weight_decay or 0.0, bool(nesterov))
 
     def clip_by_global_norm(self, grads, max_norm):
-        acc = cuda.to_device(np.zeros(1, np.float64))
-        for g in grads:
-            if g.size:
-                _launch(K.sum_squares_kernel, g.size)(_flat(g), acc)
+        # Each gradient's squares summed by blocks into a slice of `partials`, then one block
+        # sums those: a fixed order, so the norm is the same bits on every run.
+        live = [g for g in grads if g.size]
+        parts = [launch.splits(1, g.size, launch.MIN_SPLIT_ELEMENTS) for g in live]
+        partials = cuda.device_array(max(1, sum(parts)), np.float64)
+        start = 0
+        for g, p in zip(live, parts):
+            launch.configure(K.reduce_rows_kernel, p, REDUCE_THREADS)(_flat(g), g.size, partials[start:start + p],
+                                                                     REDUCE_SUMSQ, p)
+            start += p
+        acc = cuda.device_array(1, np.float64)
+        if start:
+            launch.configure(K.reduce_rows_kernel, 1, REDUCE_THREADS)(partials, start, acc, REDUCE_SUM, 1)
+        else:
+            _launch(K.fill_kernel, 1)(acc, 0.0)
         for g in grads:
             if g.size:
                 _launch(K.clip_scale_kernel, g.size)(_flat(g), acc, float(max_norm))

@@ -15,7 +15,7 @@ from numba import config, cuda, float32, float64
 from numba.cuda.random import (xoroshiro128p_normal_float32, xoroshiro128p_normal_float64,
                                xoroshiro128p_uniform_float32, xoroshiro128p_uniform_float64)
 
-from .codes import ACT_RELU, ACT_TANH, CLIP_EPS, REDUCE_MAX, REDUCE_SUM, flush_subnormal
+from .codes import ACT_RELU, ACT_TANH, CLIP_EPS, REDUCE_MAX, REDUCE_SUMSQ, flush_subnormal
 
 # op codes: binary
 ADD, SUB, MUL, DIV, POW, MAX, MIN, LT, LE, GT, GE, EQ, NE, AND, OR, XOR, RSUB, RDIV, RPOW = range(19)
@@ -189,29 +189,37 @@ REDUCE_THREADS = 256
 
 
 @cuda.jit
-def reduce_rows_kernel(x, row_size, out, op):
-    """out[r] = sum (op REDUCE_SUM) or max (op REDUCE_MAX) of row r of x (rows x row_size): one
-    block per row, its threads striding along the row, then a tree in shared memory (float64
-    partials)."""
+def reduce_rows_kernel(x, row_size, out, op, splits):
+    """out[r * splits + s] = sum (op REDUCE_SUM), sum of squares (REDUCE_SUMSQ) or max
+    (REDUCE_MAX) of piece s of row r of x (rows x row_size), in float64: `splits` blocks per row,
+    block s's threads taking elements s * T + t, (s + splits) * T + t, ... (T threads a block),
+    then a tree in shared memory. With splits > 1 this is the first of two passes; the second
+    runs this kernel again over the partials (splits 1). Every element goes to a fixed thread and
+    every partial sum has a fixed place in the tree, so the result is the same bits on every run,
+    unlike atomics, whose order the scheduler picks."""
     partial = cuda.shared.array(REDUCE_THREADS, dtype=float64)
-    r = cuda.blockIdx.x
+    r, s = cuda.blockIdx.x // splits, cuda.blockIdx.x % splits
     t = cuda.threadIdx.x
     n = cuda.blockDim.x
-    acc = float64(x[r * row_size]) if op == REDUCE_MAX else 0.0
-    for j in range(t, row_size, n):
-        v = float64(x[r * row_size + j])
-        acc = (acc + v) if op == REDUCE_SUM else (v if v > acc or v != v else acc)
+    base = r * row_size
+    acc = float64(x[base]) if op == REDUCE_MAX else 0.0  # any element of the row is a max to start from
+    for j in range(s * n + t, row_size, splits * n):
+        v = float64(x[base + j])
+        if op == REDUCE_MAX:
+            acc = v if v > acc or v != v else acc  # NaN propagates, as numpy's max
+        else:
+            acc += v * v if op == REDUCE_SUMSQ else v
     partial[t] = acc
-    cuda.syncthreads()
+    cuda.syncthreads()  # every thread's partial is in shared memory
     step = n // 2
     while step > 0:
         if t < step:
             v = partial[t + step]
-            partial[t] = (partial[t] + v) if op == REDUCE_SUM else (v if v > partial[t] or v != v else partial[t])
-        cuda.syncthreads()
+            partial[t] = (v if v > partial[t] or v != v else partial[t]) if op == REDUCE_MAX else partial[t] + v
+        cuda.syncthreads()  # this level of the tree is written before the next reads it
         step //= 2
     if t == 0:
-        out[r] = partial[0]
+        out[cuda.blockIdx.x] = partial[0]
 
 
 @cuda.jit
@@ -322,12 +330,6 @@ def sgd_kernel(p, g, buf, lr, momentum, weight_decay, nesterov):
             buf[i] = momentum * buf[i] + grad
             grad = grad + momentum * buf[i] if nesterov else buf[i]
         p[i] -= lr * grad
-
-
-@cuda.jit
-def sum_squares_kernel(g, acc):
-    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
-        cuda.atomic.add(acc, 0, g[i] * g[i])
 
 
 @cuda.jit

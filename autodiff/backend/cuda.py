@@ -17,7 +17,7 @@ from numba import config, cuda
 from . import Backend
 from . import cuda_kernels as K
 from . import launch
-from .codes import ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, REDUCE_SUMSQ, adam_scalars
+from .codes import ACT_NONE, ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, REDUCE_SUMSQ, adam_scalars
 from .launch import grid_stride as _launch
 
 _SIM = bool(config.ENABLE_CUDASIM)
@@ -238,11 +238,22 @@ class CUDABackend(Backend):
         dtype = x.dtype if op == REDUCE_MAX or x.dtype.kind == "f" else np.int64
         out = cuda.device_array(max(rows, 1), dtype)
         if rows and row:
-            launch.configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(_flat(moved), row, out, op, 1)
+            self._reduce_rows(_flat(moved), rows, row, out, op)
         elif rows:
             _launch(K.fill_kernel, rows)(out, 0)
         shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims else kept
         return out.reshape(shape) if shape else out.reshape(())
+
+    def _reduce_rows(self, x, rows, row, out, op):
+        """out[r] = op over row r of flat x (rows x row): a block per row, or, when the rows
+        alone would leave most of the GPU idle (a full reduction is one row), several blocks per
+        row and a second pass over their float64 partials. Both passes add in a fixed order."""
+        parts = launch.splits(rows, row, launch.MIN_SPLIT_ELEMENTS)
+        if parts > 1:
+            partials = cuda.device_array(rows * parts, np.float64)
+            launch.configure(K.reduce_rows_kernel, rows * parts, REDUCE_THREADS)(x, row, partials, op, parts)
+            x, row, op = partials, parts, REDUCE_MAX if op == REDUCE_MAX else REDUCE_SUM
+        launch.configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(x, row, out, op, 1)
 
     def sum(self, x, axis, keepdims):
         return self._reduce(x, axis, keepdims, REDUCE_SUM)
@@ -426,15 +437,26 @@ class CUDABackend(Backend):
         a_b, b_b = (v if v.dtype == dtype else self.astype(v, dtype) for v in (a_b, b_b))
         out = cuda.device_array(batch + (n, m), dtype)
         if out.size:
-            kernel = K.MATMUL[np.dtype(dtype).name]
+            has_bias = bias is not None
+            bias_arr = _flat(self.asarray(bias) if has_bias else out)
             # rows beyond grid y's limit are covered by the kernel's stride over row tiles
             grid = ((m + K.TILE - 1) // K.TILE, min((n + K.TILE - 1) // K.TILE, launch.MAX_GRID[1]), nb)
-            has_bias = bias is not None
-            bias_arr = self.asarray(bias) if has_bias else out
-            launch.configure(kernel, grid, (K.TILE, K.TILE))(_flat(a_b), _flat(b_b), _flat(out), n, k, m,
-                                                             0 if a_b.ndim == 2 else n * k,
-                                                             0 if b_b.ndim == 2 else k * m, ta, tb, _flat(bias_arr),
-                                                             has_bias, ACTIVATIONS[activation])
+            # Split-K when the output tiles alone leave the GPU idle and k is long (a weight
+            # gradient: a few tiles, k the batch): pieces of k on grid z, then an ordered sum.
+            splits = max(1, min(launch.splits(grid[0] * grid[1] * nb, k, launch.MIN_SPLIT_K), launch.MAX_GRID[2] // nb))
+            k_chunk = -(-max(1, -(-k // splits)) // K.TILE) * K.TILE  # whole tiles: none straddles two pieces
+            splits = max(1, -(-k // k_chunk))
+            kernel = launch.configure(K.MATMUL[np.dtype(dtype).name], grid[:2] + (nb * splits,), (K.TILE, K.TILE))
+            a_step, b_step = 0 if a_b.ndim == 2 else n * k, 0 if b_b.ndim == 2 else k * m
+            if splits == 1:
+                kernel(_flat(a_b), _flat(b_b), _flat(out), n, k, m, a_step, b_step, ta, tb, bias_arr, has_bias,
+                       ACTIVATIONS[activation], k, 1)
+            else:
+                partials = cuda.device_array(nb * splits * n * m, np.float64)
+                kernel(_flat(a_b), _flat(b_b), partials, n, k, m, a_step, b_step, ta, tb, bias_arr, False,
+                       ACT_NONE, k_chunk, splits)
+                _launch(K.split_k_sum_kernel, out.size)(partials, splits, n * m, m, bias_arr, has_bias,
+                                                        ACTIVATIONS[activation], _flat(out))
         if squeeze_a:
             out = out.reshape(_s(out)[:-2] + (m,))
         if squeeze_b:

@@ -253,10 +253,13 @@ TILE = 16 if not config.ENABLE_CUDASIM else 4
 
 def _make_matmul(dtype):
     @cuda.jit
-    def matmul_kernel(a, b, out, n, k, m, a_batch, b_batch, ta, tb, bias, has_bias, activation):
-        """out[z] = act(op(a[z]) @ op(b[z]) + bias) for batch z = blockIdx.z, op transposing when
-        ta / tb is set (a stored (k, n), b stored (m, k)); a_batch / b_batch are the element
-        strides between batch items (0 broadcasts). Shared-memory tiles of TILE x TILE.
+    def matmul_kernel(a, b, out, n, k, m, a_batch, b_batch, ta, tb, bias, has_bias, activation, k_chunk, splits):
+        """out[z] = act(op(a[i]) @ op(b[i]) + bias) over k in [s * k_chunk, (s + 1) * k_chunk),
+        for grid z = i * splits + s: batch item i, k piece s; op transposes when ta / tb is set
+        (a stored (k, n), b stored (m, k)); a_batch / b_batch are the element strides between
+        batch items (0 broadcasts). Shared-memory tiles of TILE x TILE. With splits > 1 (split-K:
+        a long k, such as the batch axis of a weight gradient, over many blocks) `out` holds the
+        pieces' partial products, which split_k_sum_kernel adds in order, bias and act after.
 
         Columns lie on grid x; rows on grid y, whose limit (65,535 blocks) a batch of 2^20 rows
         passes, so each block strides over row tiles. The stride depends on the block only, so
@@ -264,19 +267,22 @@ def _make_matmul(dtype):
         sa = cuda.shared.array((TILE, TILE), dtype=dtype)
         sb = cuda.shared.array((TILE, TILE), dtype=dtype)
         z = cuda.blockIdx.z
+        item = z // splits
+        k_lo = (z % splits) * k_chunk
+        k_hi = min(k, k_lo + k_chunk)
         ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
         col = cuda.blockIdx.x * TILE + tx
-        a0, b0 = z * a_batch, z * b_batch
+        a0, b0 = item * a_batch, item * b_batch
         for row_tile in range(cuda.blockIdx.y, (n + TILE - 1) // TILE, cuda.gridDim.y):
             row = row_tile * TILE + ty
             acc = dtype(0)
-            for t0 in range(0, k, TILE):
+            for t0 in range(k_lo, k_hi, TILE):
                 ka, kb = t0 + tx, t0 + ty
-                if row < n and ka < k:
+                if row < n and ka < k_hi:
                     sa[ty, tx] = a[a0 + (ka * n + row if ta else row * k + ka)]
                 else:
                     sa[ty, tx] = 0
-                if col < m and kb < k:
+                if col < m and kb < k_hi:
                     sb[ty, tx] = b[b0 + (col * k + kb if tb else kb * m + col)]
                 else:
                     sb[ty, tx] = 0
@@ -297,6 +303,26 @@ def _make_matmul(dtype):
 
 
 MATMUL = {"float32": _make_matmul(float32), "float64": _make_matmul(float64)}
+
+
+@cuda.jit
+def split_k_sum_kernel(partials, splits, nm, m, bias, has_bias, activation, out):
+    """out[i] = act(sum over s of partials[i, s] + bias), partials (batch, splits, n, m) from a
+    split-K matmul_kernel: added in float64, pieces in order, so the product is the same bits
+    on every run (atomics would add in the order the scheduler picks)."""
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        item, e = i // nm, i % nm
+        base = item * splits * nm + e
+        acc = 0.0
+        for s in range(splits):
+            acc += float64(partials[base + s * nm])
+        if has_bias:
+            acc += float64(bias[e % m])
+        if activation == ACT_TANH:
+            acc = math.tanh(acc)
+        elif activation == ACT_RELU:
+            acc = acc if acc > 0 else 0.0
+        out[i] = acc
 
 
 _flush = cuda.jit(device=True)(flush_subnormal)

@@ -12,9 +12,10 @@ from numba import config
 _SIM = bool(config.ENABLE_CUDASIM)
 THREADS = 256 if not _SIM else 16  # the simulator runs each thread as a Python thread
 MAX_BLOCKS = 4096 if not _SIM else 1  # grid-stride loops cover the rest; also the split target
-# The least work a block takes before a reduction's row is split over more blocks: a split
-# costs a second pass over the partials, which must stay small.
+# The least work a block takes before a reduction's row (elements) or a matmul's k axis is split
+# over more blocks: a split costs a second pass over the partials, which must stay small.
 MIN_SPLIT_ELEMENTS = 2048 if not _SIM else 32
+MIN_SPLIT_K = 512 if not _SIM else 8
 # CUDA's limits for every compute capability numba-cuda supports: blocks per grid axis (x, y, z)
 # and threads per block. Tests lower MAX_GRID to make the chunked paths run at simulator sizes.
 MAX_GRID = (2**31 - 1, 65_535, 65_535)

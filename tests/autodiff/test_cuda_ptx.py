@@ -31,6 +31,7 @@ SIGNATURES = {
     "reduce_rows_kernel": [(f32, I, f32, I, I), (f64, I, f64, I, I), (f32, I, f64, I, I), (f64, I, f32, I, I)],
     "argmax_rows_kernel": [(f32, I, i64)],
     "log_softmax_rows_kernel": [(f32, I, f32)],
+    "split_k_sum_kernel": [(f64, I, I, I, f32, B, I, f32), (f64, I, I, I, f64, B, I, f64)],
     "sgd_kernel": [(f32, f32, f32, F, F, F, B)],
     "clip_scale_kernel": [(f32, f64, F)],
     "sqrt_kernel": [(f64, f32)],
@@ -54,9 +55,10 @@ def test_kernel_compiles_for_sm90(name):
 
 @pytest.mark.parametrize("dtype, array", [("float32", f32), ("float64", f64)])
 def test_matmul_compiles_for_sm90(dtype, array):
-    signature = (array, array, array, I, I, I, I, I, B, B, array, B, I)
-    ptx = compile_ptx(K.MATMUL[dtype], signature)
-    assert ".shared" in ptx and ".entry" in ptx
+    for out in (array, f64):  # the product, or split-K's float64 partial products
+        signature = (array, array, out, I, I, I, I, I, B, B, array, B, I, I, I)
+        ptx = compile_ptx(K.MATMUL[dtype], signature)
+        assert ".shared" in ptx and ".entry" in ptx
 
 
 @pytest.mark.parametrize("dtype, array, scalar", [("float32", f32, types.float32), ("float64", f64, types.float64)])

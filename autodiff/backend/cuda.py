@@ -43,6 +43,12 @@ def _flat(x):
     return x.reshape(x.size) if x.ndim != 1 else x
 
 
+def _by_width(count, narrow, wide):
+    """`narrow` (a broadcasting kernel with 32-bit index arithmetic) when `count` elements allow
+    it, else `wide` (64-bit)."""
+    return narrow if count <= K.NARROW_LIMIT else wide
+
+
 def _c_strides(shape):
     strides, step = [], 1
     for n in reversed(shape):
@@ -135,9 +141,12 @@ class CUDABackend(Backend):
             if op == K.DIV and np.dtype(dtype).kind in "biu":
                 dtype = np.float64
         out = cuda.device_array(shape, dtype) if out is None else out
-        if out.size:
+        if out.size == a.size == b.size:  # nothing broadcast: element i of each is element i
+            _launch(K.binary_flat_kernel, out.size)(op, _flat(a), _flat(b), _flat(out))
+        elif out.size:
             shp, sa, sb = _padded(shape, _broadcast_strides(a.shape, shape), _broadcast_strides(b.shape, shape))
-            _launch(K.binary_kernel, out.size)(op, _flat(a), sa, _flat(b), sb, _flat(out), shp)
+            kernel = _by_width(out.size, K.binary32_kernel, K.binary_kernel)
+            _launch(kernel, out.size)(op, _flat(a), sa, _flat(b), sb, _flat(out), shp)
         return out
 
     def _with_scalar(self, op, a, s, dtype, out):
@@ -151,9 +160,8 @@ class CUDABackend(Backend):
                 dtype = np.float64
         out = cuda.device_array(a.shape, dtype) if out is None else out
         if out.size:
-            shp, sa = _padded(a.shape, _c_strides(a.shape))
-            _launch(K.scalar_kernel, out.size)(op, _flat(a), sa, s.astype(dtype if np.dtype(dtype) != np.bool_ else a.dtype)[()],
-                                              _flat(out), shp)
+            s = s.astype(dtype if np.dtype(dtype) != np.bool_ else a.dtype)[()]
+            _launch(K.scalar_kernel, out.size)(op, _flat(a), s, _flat(out))
         return out
 
     def _unary(self, op, x, dtype=None):
@@ -184,9 +192,12 @@ class CUDABackend(Backend):
         cond, a, b = (self.asarray(v) for v in (cond, a, b))
         shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
         out = cuda.device_array(shape, np.result_type(a.dtype, b.dtype))
-        if out.size:
+        if out.size == cond.size == a.size == b.size:
+            _launch(K.where_flat_kernel, out.size)(_flat(cond), _flat(a), _flat(b), _flat(out))
+        elif out.size:
             shp, sc, sa, sb = _padded(shape, *(_broadcast_strides(v.shape, shape) for v in (cond, a, b)))
-            _launch(K.where_kernel, out.size)(_flat(cond), sc, _flat(a), sa, _flat(b), sb, _flat(out), shp)
+            kernel = _by_width(out.size, K.where32_kernel, K.where_kernel)
+            _launch(kernel, out.size)(_flat(cond), sc, _flat(a), sa, _flat(b), sb, _flat(out), shp)
         return out
 
     def clip(self, x, lo, hi):
@@ -300,7 +311,8 @@ class CUDABackend(Backend):
         count = int(np.prod(shape)) if shape else 1
         if count:
             shp, ss, ds = _padded(shape, src_strides, _c_strides(shape))
-            _launch(K.strided_copy_kernel, count)(_flat(src), src_offset, ss, _flat(out), 0, ds, shp, count)
+            kernel = _by_width(count, K.strided_copy32_kernel, K.strided_copy_kernel)
+            _launch(kernel, count)(_flat(src), src_offset, ss, _flat(out), 0, ds, shp, count)
         return out
 
     def permute(self, x, axes):
@@ -349,7 +361,8 @@ class CUDABackend(Backend):
             value = self.asarray(value)
             vstrides = _broadcast_strides(value.shape, shape)
         shp, ss, ds = _padded(shape, vstrides, strides)
-        _launch(K.strided_copy_kernel, count)(_flat(value), 0, ss, _flat(out), offset, ds, shp, count)
+        kernel = _by_width(count, K.strided_copy32_kernel, K.strided_copy_kernel)
+        _launch(kernel, count)(_flat(value), 0, ss, _flat(out), offset, ds, shp, count)
 
     def _positions(self, shape, index):
         """Flat positions selected by an advanced index, on the device."""

@@ -1,7 +1,8 @@
 """The CUDA kernels behind autodiff/backend/cuda.py, a few general ones rather than one per op.
 
 Device arrays are C-contiguous and passed flat (1-D); shapes and element strides travel as
-tuples (a kernel is compiled once per number of dimensions), a stride of 0 broadcasts. An `op`
+tuples (a kernel is compiled once per number of dimensions), a stride of 0 broadcasts; operands
+of the output's own shape skip all that and take the flat index. An `op`
 argument picks the arithmetic inside one kernel, so the elementwise ops share one compiled
 kernel per dtype combination. Every kernel here is compiled to PTX for sm_90 by
 tests/autodiff/test_cuda_ptx.py.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from numba import config, cuda, float32, float64
+from numba import config, cuda, float32, float64, int64, uint32
 from numba.cuda.random import (xoroshiro128p_normal_float32, xoroshiro128p_normal_float64,
                                xoroshiro128p_uniform_float32, xoroshiro128p_uniform_float64)
 
@@ -91,27 +92,19 @@ def _unary(op, x):
     return x  # COPY (a cast when the output dtype differs)
 
 
-@cuda.jit(device=True)
-def _offset(i, shape, strides):
-    """Element offset of flat output index i (C order over `shape`) in an operand with `strides`."""
-    off = 0
-    for d in range(len(shape) - 1, -1, -1):
-        off += (i % shape[d]) * strides[d]
-        i //= shape[d]
-    return off
-
-
+# Same-shape contiguous operands (the common case: activations, their gradients, optimizer
+# state) take a plain flat index; broadcast operands and strided views take the kernels below.
 @cuda.jit
-def binary_kernel(op, a, a_strides, b, b_strides, out, shape):
+def binary_flat_kernel(op, a, b, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        out[i] = _binary(op, a[_offset(i, shape, a_strides)], b[_offset(i, shape, b_strides)])
+        out[i] = _binary(op, a[i], b[i])
 
 
 @cuda.jit
-def scalar_kernel(op, a, a_strides, s, out, shape):
+def scalar_kernel(op, a, s, out):
     """A binary op with one side a host scalar (RSUB etc. put the scalar first)."""
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        out[i] = _binary(op, a[_offset(i, shape, a_strides)], s)
+        out[i] = _binary(op, a[i], s)
 
 
 @cuda.jit
@@ -121,17 +114,60 @@ def unary_kernel(op, x, out):
 
 
 @cuda.jit
-def where_kernel(c, c_strides, a, a_strides, b, b_strides, out, shape):
+def where_flat_kernel(c, a, b, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-        out[i] = a[_offset(i, shape, a_strides)] if c[_offset(i, shape, c_strides)] else b[_offset(i, shape, b_strides)]
+        out[i] = a[i] if c[i] else b[i]
 
 
-@cuda.jit
-def strided_copy_kernel(src, src_offset, src_strides, dst, dst_offset, dst_strides, shape, count):
-    """dst[view] = src[view] over `shape` (views given by offset and strides): permutes,
-    broadcasts, slices, concatenation pieces and casts."""
-    for i in range(cuda.grid(1), count, cuda.gridsize(1)):
-        dst[dst_offset + _offset(i, shape, dst_strides)] = src[src_offset + _offset(i, shape, src_strides)]
+def _make_broadcasting(ix):
+    """The kernels whose operands broadcast or are strided views, their index arithmetic in ix:
+    uint32 when the element count allows (NARROW_LIMIT), int64 beyond. A 64-bit division is a
+    long instruction sequence on a GPU (PTX div.s64 / rem.s64); the unsigned 32-bit one is what
+    the hardware does fast, and each dimension needs one per element."""
+
+    @cuda.jit(device=True)
+    def offsets(i, shape, s0, s1, s2):
+        """Element offsets in three operands (element strides s0, s1, s2; 0 broadcasts) of flat
+        output index i, C order over `shape`: the coordinates are worked out once for all three,
+        so a kernel with fewer operands repeats one (a multiply-add, not a division)."""
+        o0 = o1 = o2 = 0
+        rest = ix(i)
+        for d in range(len(shape) - 1, -1, -1):
+            n = ix(shape[d])
+            q = ix(rest // n)
+            c = int64(ix(rest - q * n))  # the coordinate, widened: strides may be negative
+            o0 += c * s0[d]
+            o1 += c * s1[d]
+            o2 += c * s2[d]
+            rest = q
+        return o0, o1, o2
+
+    @cuda.jit
+    def binary_kernel(op, a, a_strides, b, b_strides, out, shape):
+        for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            oa, ob, _ = offsets(i, shape, a_strides, b_strides, b_strides)
+            out[i] = _binary(op, a[oa], b[ob])
+
+    @cuda.jit
+    def where_kernel(c, c_strides, a, a_strides, b, b_strides, out, shape):
+        for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            oc, oa, ob = offsets(i, shape, c_strides, a_strides, b_strides)
+            out[i] = a[oa] if c[oc] else b[ob]
+
+    @cuda.jit
+    def strided_copy_kernel(src, src_offset, src_strides, dst, dst_offset, dst_strides, shape, count):
+        """dst[view] = src[view] over `shape` (views given by offset and strides): permutes,
+        broadcasts, slices, concatenation pieces and casts."""
+        for i in range(cuda.grid(1), count, cuda.gridsize(1)):
+            o_src, o_dst, _ = offsets(i, shape, src_strides, dst_strides, dst_strides)
+            dst[dst_offset + o_dst] = src[src_offset + o_src]
+
+    return binary_kernel, where_kernel, strided_copy_kernel
+
+
+binary_kernel, where_kernel, strided_copy_kernel = _make_broadcasting(int64)
+binary32_kernel, where32_kernel, strided_copy32_kernel = _make_broadcasting(uint32)
+NARROW_LIMIT = 2**32 - 1  # element counts whose every flat index and coordinate fits a uint32
 
 
 @cuda.jit

@@ -6,6 +6,12 @@ of the output's own shape skip all that and take the flat index. An `op`
 argument picks the arithmetic inside one kernel, so the elementwise ops share one compiled
 kernel per dtype combination. Every kernel here is compiled to PTX for sm_90 by
 tests/autodiff/test_cuda_ptx.py.
+
+Every kernel is `cache=True`: a process loads what an earlier one compiled (per signature and
+compute capability) instead of compiling it again; the simulator ignores the flag. numba keys a
+cached kernel on this file's timestamp, the kernel's bytecode and its closure (the factories'
+dtype or index type), not on the modules it imports: after editing codes.py, which the kernels
+read as constants, touch this file or clear NUMBA_CACHE_DIR, or a stale kernel loads.
 """
 
 from __future__ import annotations
@@ -94,26 +100,26 @@ def _unary(op, x):
 
 # Same-shape contiguous operands (the common case: activations, their gradients, optimizer
 # state) take a plain flat index; broadcast operands and strided views take the kernels below.
-@cuda.jit
+@cuda.jit(cache=True)
 def binary_flat_kernel(op, a, b, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = _binary(op, a[i], b[i])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scalar_kernel(op, a, s, out):
     """A binary op with one side a host scalar (RSUB etc. put the scalar first)."""
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = _binary(op, a[i], s)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def unary_kernel(op, x, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = _unary(op, x[i])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def where_flat_kernel(c, a, b, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = a[i] if c[i] else b[i]
@@ -142,19 +148,19 @@ def _make_broadcasting(ix):
             rest = q
         return o0, o1, o2
 
-    @cuda.jit
+    @cuda.jit(cache=True)
     def binary_kernel(op, a, a_strides, b, b_strides, out, shape):
         for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
             oa, ob, _ = offsets(i, shape, a_strides, b_strides, b_strides)
             out[i] = _binary(op, a[oa], b[ob])
 
-    @cuda.jit
+    @cuda.jit(cache=True)
     def where_kernel(c, c_strides, a, a_strides, b, b_strides, out, shape):
         for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
             oc, oa, ob = offsets(i, shape, c_strides, a_strides, b_strides)
             out[i] = a[oa] if c[oc] else b[ob]
 
-    @cuda.jit
+    @cuda.jit(cache=True)
     def strided_copy_kernel(src, src_offset, src_strides, dst, dst_offset, dst_strides, shape, count):
         """dst[view] = src[view] over `shape` (views given by offset and strides): permutes,
         broadcasts, slices, concatenation pieces and casts."""
@@ -170,19 +176,19 @@ binary32_kernel, where32_kernel, strided_copy32_kernel = _make_broadcasting(uint
 NARROW_LIMIT = 2**32 - 1  # element counts whose every flat index and coordinate fits a uint32
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def fill_kernel(out, value):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = value
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gather_kernel(src, positions, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = src[positions[i]]
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def scatter_kernel(dst, positions, values, accumulate):
     for i in range(cuda.grid(1), values.size, cuda.gridsize(1)):
         if accumulate:
@@ -191,7 +197,7 @@ def scatter_kernel(dst, positions, values, accumulate):
             dst[positions[i]] = values[i]
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def rows_kernel(src, rows, row_size, out):
     """out[r, :] = src[rows[r], :] with rows on the device (minibatch indices)."""
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
@@ -199,7 +205,7 @@ def rows_kernel(src, rows, row_size, out):
         out[i] = src[rows[r] * row_size + j]
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def along_axis_kernel(x, x_strides, index, index_shape, axis, out, values, accumulate, scatter):
     """take_along_axis (scatter False: out[i] = x[pos]) and its transpose (scatter True:
     out[pos] += values[i]), pos being index element i's coordinates with index[i] on `axis`."""
@@ -224,7 +230,7 @@ def along_axis_kernel(x, x_strides, index, index_shape, axis, out, values, accum
 REDUCE_THREADS = 256
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def reduce_rows_kernel(x, row_size, out, op, splits):
     """out[r * splits + s] = sum (op REDUCE_SUM), sum of squares (REDUCE_SUMSQ) or max
     (REDUCE_MAX) of piece s of row r of x (rows x row_size), in float64: `splits` blocks per row,
@@ -258,7 +264,7 @@ def reduce_rows_kernel(x, row_size, out, op, splits):
         out[cuda.blockIdx.x] = partial[0]
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def argmax_rows_kernel(x, row_size, out):
     for r in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         best = 0
@@ -268,7 +274,7 @@ def argmax_rows_kernel(x, row_size, out):
         out[r] = best
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def log_softmax_rows_kernel(x, row_size, out):
     for r in range(cuda.grid(1), out.size // row_size, cuda.gridsize(1)):
         base = r * row_size
@@ -288,7 +294,7 @@ TILE = 16 if not config.ENABLE_CUDASIM else 4
 
 
 def _make_matmul(dtype):
-    @cuda.jit
+    @cuda.jit(cache=True)
     def matmul_kernel(a, b, out, n, k, m, a_batch, b_batch, ta, tb, bias, has_bias, activation, k_chunk, splits):
         """out[z] = act(op(a[i]) @ op(b[i]) + bias) over k in [s * k_chunk, (s + 1) * k_chunk),
         for grid z = i * splits + s: batch item i, k piece s; op transposes when ta / tb is set
@@ -341,7 +347,7 @@ def _make_matmul(dtype):
 MATMUL = {"float32": _make_matmul(float32), "float64": _make_matmul(float64)}
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def split_k_sum_kernel(partials, splits, nm, m, bias, has_bias, activation, out):
     """out[i] = act(sum over s of partials[i, s] + bias), partials (batch, splits, n, m) from a
     split-K matmul_kernel: added in float64, pieces in order, so the product is the same bits
@@ -365,7 +371,7 @@ _flush = cuda.jit(device=True)(flush_subnormal)
 
 
 def _make_adam(dtype):
-    @cuda.jit
+    @cuda.jit(cache=True)
     def adam_kernel(p, g, m, v, beta1, c1, beta2, c2, tiny, inv_sqrt_bias2, eps, step_size, weight_decay):
         """cpu.py's _adam element for element, with the same scalars (codes.adam_scalars): each
         operation in the arrays' dtype but the float64 product with inv_sqrt_bias2, rounded back
@@ -384,7 +390,7 @@ def _make_adam(dtype):
 ADAM = {"float32": _make_adam(float32), "float64": _make_adam(float64)}
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sgd_kernel(p, g, buf, lr, momentum, weight_decay, nesterov):
     for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
         grad = g[i] + weight_decay * p[i]
@@ -394,7 +400,7 @@ def sgd_kernel(p, g, buf, lr, momentum, weight_decay, nesterov):
         p[i] -= lr * grad
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def clip_scale_kernel(g, acc, max_norm):
     """Scale by min(1, max_norm / (norm + CLIP_EPS)) computed on the device: no host round trip."""
     scale = min(1.0, max_norm / (math.sqrt(acc[0]) + CLIP_EPS))
@@ -402,20 +408,20 @@ def clip_scale_kernel(g, acc, max_norm):
         g[i] *= scale
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def sqrt_kernel(acc, out):
     if cuda.grid(1) == 0:
         out[0] = math.sqrt(acc[0])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def nonfinite_kernel(x, flag):
     for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         if not math.isfinite(x[i]):
             flag[0] = 1
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def random32_kernel(states, out, normal):
     """Uniform [0, 1) or standard normal float32s: state s fills positions s, s + S, s + 2S, ..."""
     s = cuda.grid(1)
@@ -424,7 +430,7 @@ def random32_kernel(states, out, normal):
             out[i] = xoroshiro128p_normal_float32(states, s) if normal else xoroshiro128p_uniform_float32(states, s)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def random64_kernel(states, out, normal):
     s = cuda.grid(1)
     if s < states.size:

@@ -91,3 +91,11 @@ def test_the_32_bit_broadcasting_kernels_divide_in_32_bits():
             (K.strided_copy_kernel, K.strided_copy32_kernel, (f32, I, dims3, f32, I, dims3, dims3, I))]:
         assert _wide_divisions(compile_ptx(narrow, signature)) <= flat
         assert _wide_divisions(compile_ptx(wide, signature)) >= flat + 3
+
+
+def test_every_kernel_is_cached_on_disk():
+    """cache=True on each (numba-cuda keeps CUDACache on the dispatcher; a NullCache otherwise),
+    so a second process loads the kernels instead of compiling them again."""
+    kernels = [getattr(K, name) for name in SIGNATURES] + list(K.MATMUL.values()) + list(K.ADAM.values())
+    uncached = [k.py_func.__name__ for k in kernels if type(k._cache).__name__ != "CUDACache"]
+    assert not uncached, uncached

@@ -49,6 +49,16 @@ def _by_width(count, narrow, wide):
     return narrow if count <= K.NARROW_LIMIT else wide
 
 
+def _k_pieces(tiles, k, batch):
+    """(pieces, k per piece) for a matmul whose `batch` x `tiles` output tiles leave the grid
+    short of launch.MAX_BLOCKS while k is long (a weight gradient: a few tiles, k the batch
+    axis): k is cut into pieces of whole tiles, one block each, on grid z with the batch."""
+    pieces = max(1, min(launch.splits(tiles, k, launch.MIN_SPLIT_K), launch.MAX_GRID[2] // batch))
+    chunk = max(1, -(-k // pieces))
+    chunk = -(-chunk // K.TILE) * K.TILE  # whole tiles: no tile straddles two pieces
+    return -(-k // chunk) if k else 1, chunk
+
+
 def _c_strides(shape):
     strides, step = [], 1
     for n in reversed(shape):
@@ -454,21 +464,17 @@ class CUDABackend(Backend):
             bias_arr = _flat(self.asarray(bias) if has_bias else out)
             # rows beyond grid y's limit are covered by the kernel's stride over row tiles
             grid = ((m + K.TILE - 1) // K.TILE, min((n + K.TILE - 1) // K.TILE, launch.MAX_GRID[1]), nb)
-            # Split-K when the output tiles alone leave the GPU idle and k is long (a weight
-            # gradient: a few tiles, k the batch): pieces of k on grid z, then an ordered sum.
-            splits = max(1, min(launch.splits(grid[0] * grid[1] * nb, k, launch.MIN_SPLIT_K), launch.MAX_GRID[2] // nb))
-            k_chunk = -(-max(1, -(-k // splits)) // K.TILE) * K.TILE  # whole tiles: none straddles two pieces
-            splits = max(1, -(-k // k_chunk))
-            kernel = launch.configure(K.MATMUL[np.dtype(dtype).name], grid[:2] + (nb * splits,), (K.TILE, K.TILE))
+            pieces, chunk = _k_pieces(grid[0] * grid[1] * nb, k, nb)
+            kernel = launch.configure(K.MATMUL[np.dtype(dtype).name], grid[:2] + (nb * pieces,), (K.TILE, K.TILE))
             a_step, b_step = 0 if a_b.ndim == 2 else n * k, 0 if b_b.ndim == 2 else k * m
-            if splits == 1:
+            if pieces == 1:
                 kernel(_flat(a_b), _flat(b_b), _flat(out), n, k, m, a_step, b_step, ta, tb, bias_arr, has_bias,
-                       ACTIVATIONS[activation], k, 1)
-            else:
-                partials = cuda.device_array(nb * splits * n * m, np.float64)
+                       ACTIVATIONS[activation], chunk, 1)
+            else:  # split-K: each piece's product apart, then the pieces added in order
+                partials = cuda.device_array(nb * pieces * n * m, np.float64)
                 kernel(_flat(a_b), _flat(b_b), partials, n, k, m, a_step, b_step, ta, tb, bias_arr, False,
-                       ACT_NONE, k_chunk, splits)
-                _launch(K.split_k_sum_kernel, out.size)(partials, splits, n * m, m, bias_arr, has_bias,
+                       ACT_NONE, chunk, pieces)
+                _launch(K.split_k_sum_kernel, out.size)(partials, pieces, n * m, m, bias_arr, has_bias,
                                                         ACTIVATIONS[activation], _flat(out))
         if squeeze_a:
             out = out.reshape(_s(out)[:-2] + (m,))

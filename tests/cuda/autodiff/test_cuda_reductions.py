@@ -6,7 +6,6 @@ hundred elements) run on several blocks and each thread strides over several ele
 import numpy as np
 import pytest
 
-from autodiff.backend import cuda_kernels as K
 from autodiff.backend import get_backend, launch
 
 CPU, GPU = get_backend("cpu"), get_backend("cuda")

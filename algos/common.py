@@ -117,7 +117,7 @@ def observers(args, obs_dim, obs_norm, models=None):
     shape = (args.num_envs, obs_dim) if models is None else (models, args.num_envs, obs_dim)
 
     def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(shape)
+        return ad.as_tensor(raw, dtype="float32", device=args.device).reshape(shape)  # used within the step
 
     def observe(raw):
         o = as_batch(raw)
@@ -182,7 +182,7 @@ class EpisodeLog:
                 grown[:row] = self.rows
             self.rows = grown
         for part, values in enumerate((info["episode"]["r"], info["episode"]["l"], info["_episode"])):
-            self.rows[row, part] = ad.tensor(values, device="cuda")  # the env's array, cast as it is copied
+            self.rows[row, part] = ad.as_tensor(values, device="cuda")  # the env's array, cast as it is copied
         self.steps.append(step)
 
     def pending(self):

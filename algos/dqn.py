@@ -183,10 +183,10 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     diverged = Divergence(k)
 
     def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(k, n, obs_dim)
+        return ad.as_tensor(raw, dtype="float32", device=args.device).reshape(k, n, obs_dim)
 
     def per_agent(flags):
-        return ad.tensor(flags, device=args.device).reshape(k, n)
+        return ad.as_tensor(flags, device=args.device).reshape(k, n)
 
     global_step = 0
     if resume is None:
@@ -228,7 +228,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, actions.reshape(k * n)))
         next_obs = as_batch(raw_obs)
         final = as_batch(info["final_obs"]) if "final_obs" in info else None
-        buffer.add(obs, next_obs, actions, ad.tensor(reward, dtype="float32", device=args.device).reshape(k, n),
+        buffer.add(obs, next_obs, actions, ad.as_tensor(reward, dtype="float32", device=args.device).reshape(k, n),
                    per_agent(terminated), per_agent(truncated), final)
         obs.copy_(next_obs)
         previous, global_step = global_step, global_step + n

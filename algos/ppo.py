@@ -215,7 +215,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     as_batch, observe = observers(args, obs_dim, obs_norm, models=k)
 
     def per_agent(values, dtype=None):
-        return ad.tensor(values, dtype=dtype, device=args.device).reshape(k, n)
+        return ad.as_tensor(values, dtype=dtype, device=args.device).reshape(k, n)  # used within the step
 
     global_step, first_iteration, iteration = 0, 1, 0
     if resume is None:

@@ -204,8 +204,9 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
             if on_step is not None:
                 on_step(step, raw_obs, info)
             next_obs = observe(raw_obs)
-            terminated, truncated = (ad.tensor(f, device=args.device).reshape(k, n) for f in (terminated, truncated))
-            reward = ad.tensor(reward, dtype="float32", device=args.device).reshape(k, n)
+            # The env rewrites these on its next step: used within this one, so shared, not copied.
+            terminated, truncated = (ad.as_tensor(f, device=args.device).reshape(k, n) for f in (terminated, truncated))
+            reward = ad.as_tensor(reward, dtype="float32", device=args.device).reshape(k, n)
             starts = terminated | truncated
             if reward_scaler is not None:
                 reward = reward_scaler(reward, starts)

@@ -240,12 +240,12 @@ def test_ppo_population_solves_cartpole_with_default_settings(tmp_path):
     assert sum(m >= 475 for m in means) >= 6 and iqm(means) >= 450, means
 
 
-def test_dqn_population_learns_cartpole_with_default_settings(tmp_path):
-    """Four DQN agents in one population run with the defaults. Measured over seeds 1-16
-    (rl/defaults.py): 14/16 solved under OpenBLAS's Haswell kernels, 13/16 under SkylakeX's, IQM
-    500 under both; seeds 1-4 solved 4 and 2 (118 and 131 for the others)."""
-    means = population_means(cli("dqn", "CartPole", "--num-seeds", "4", cwd=tmp_path), 4)
-    assert sum(m >= 475 for m in means) >= 2 and iqm(means) >= 200, means
+def test_dqn_population_solves_cartpole_with_default_settings(tmp_path):
+    """Eight DQN agents in one population run with the defaults. Measured (rl/defaults.py): 59/64
+    seeds solved under OpenBLAS's Haswell kernels, 29/32 under Sandybridge's; seeds 1-8: 8/8
+    under each."""
+    means = population_means(cli("dqn", "CartPole", "--num-seeds", "8", cwd=tmp_path), 8)
+    assert sum(m >= 475 for m in means) >= 6 and iqm(means) >= 450, means
 
 
 @pytest.mark.parametrize("env_id, solved", [("CartPoleNoVel", 475), ("MemoryCue", 0.95)])

@@ -142,7 +142,7 @@ def purejaxrl(k, env):
 
 def populations(args, env, logdir):
     print(f"{'case':<13} {'K':>3} {'population s':>12} {'per agent':>9} {'solved':>6} {'K numbarl s':>11} "
-          f"{'K SB3 s':>9} {'PureJaxRL s':>11} {'vs numbarl':>10} {'vs SB3':>7} {'vs PJ':>6}")
+          f"{'K SB3 s':>9} {'PureJaxRL s':>11} {'vs numbarl':>10} {'vs SB3':>7} {'vs PJ':>6} {'x one seed':>10}")
     for case in args.only:
         algo, ours_env, sb3_env, _ = CASES[case]
         single_runs, sb3_runs = {}, {}
@@ -164,9 +164,14 @@ def populations(args, env, logdir):
                 sb3_s = scale * sum(sb3_runs[s] for s in seeds)
             pj = purejaxrl(k, env) if case == "ppo-CartPole" else None
             pj_s = pj[0] if pj else float("nan")
+            # "x one seed": the population against one single-seed run's whole process (issue 13's
+            # DQN goal is 16 agents in at most 5x one seed); "-" where a peer was not run.
+            def ratio(x, width):
+                return f"{pop_s / x:>{width - 1}.2f}x" if x == x else f"{'-':>{width}}"
+
             print(f"{case:<13} {k:>3} {pop_s:>12.1f} {pop_s / k:>9.2f} {solved:>3}/{k:<2} {mark + f'{seq_s:.1f}':>11} "
-                  f"{mark + f'{sb3_s:.1f}':>9} {pj_s:>11.1f} {pop_s / seq_s:>9.2f}x {pop_s / sb3_s:>6.2f}x "
-                  f"{pop_s / pj_s:>5.2f}x", flush=True)
+                  f"{mark + f'{sb3_s:.1f}' if sb3_s == sb3_s else '-':>9} {pj_s if pj_s == pj_s else '-':>11} "
+                  f"{ratio(seq_s, 10)} {ratio(sb3_s, 7)} {ratio(pj_s, 6)} {ratio(single_runs[1], 11)}", flush=True)
 
 
 def main():

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from gymnasium.vector import AutoresetMode
 
+from numbarl.launch import grid_stride
+
 from .driver import (HEADER, RESET_ARGS, STEP_ARGS, STEP_BODY, DriverTarget, fill_template, indent, load_generated,
                      read_limits)
 
-THREADS = 256  # per block: sub-envs are independent, so any size that fills a warp works
-
+# A grid-stride loop over sub-envs, so the launch fits any device's grid (numbarl/launch.py picks
+# the grid); the parameters are read once per thread, not once per sub-env.
 _TEMPLATE = HEADER + '''\
 from numba import cuda
 from {module} import observe as _observe, reset as _reset, step as _step
@@ -28,15 +30,13 @@ _Params = None  # the env's Params class, set by envs.driver before anything com
 
 @cuda.jit(cache={cache})
 def step_kernel({step_args}):
-    i = cuda.grid(1)
-    if i < state.shape[1]:
-{unwrap_step}{limits}        params = _Params(*{unpack})
+{unwrap_step}{limits}    params = _Params(*{unpack})
+    for i in range(cuda.grid(1), state.shape[1], cuda.gridsize(1)):
 {step_body}
 @cuda.jit(cache={cache})
 def reset_kernel({reset_args}):
-    i = cuda.grid(1)
-    if i < state.shape[1]:
-{unwrap_reset}        params = _Params(*{unpack})
+{unwrap_reset}    params = _Params(*{unpack})
+    for i in range(cuda.grid(1), state.shape[1], cuda.gridsize(1)):
 {reset_body}'''
 
 _LOADED: dict = {}
@@ -45,7 +45,7 @@ _LOADED: dict = {}
 def _unwrap(args: str) -> str:
     """Simulator only: rebind each array argument to the numpy array behind it."""
     names = [a.strip() for a in args.split(",")]
-    return f"        {', '.join(names)} = {', '.join(f'_host({n})' for n in names)}\n"
+    return f"    {', '.join(names)} = {', '.join(f'_host({n})' for n in names)}\n"
 
 
 # DISABLED on the GPU: the CPU driver refuses to step a sub-env that ended and was not reset, but
@@ -74,7 +74,7 @@ def source(target: DriverTarget) -> str:
                          "envs/cuda_driver.py (_TEMPLATE) with envs/driver.py's STEP_BODY",
                          step_body=indent(body, 8), unwrap_step=_unwrap(STEP_ARGS) if simulator else "",
                          unwrap_reset=_unwrap(RESET_ARGS) if simulator else "",
-                         limits=indent(read_limits(target.env_cls.Params), 8), cache="False" if simulator else "True")
+                         limits=indent(read_limits(target.env_cls.Params), 4), cache="False" if simulator else "True")
     return text + "\n\ndef _host(array):\n    return array._ary\n" if simulator else text
 
 
@@ -103,11 +103,9 @@ def cuda_available() -> bool:
 class CudaDriver:
     """The CPU driver's interface over device arrays (reset_all and step_all with the CPU
     driver's arguments, less the action count: device actions are not checked), with the launch
-    configuration worked out once."""
+    configuration worked out once (and checked against the device's limits)."""
 
     def __init__(self, env):
         kernels = load_cuda_driver(env)
-        num_envs = env.num_envs
-        blocks = (num_envs + THREADS - 1) // THREADS
-        self.step_all = kernels.step_kernel[blocks, THREADS]
-        self.reset_all = kernels.reset_kernel[blocks, THREADS]
+        self.step_all = grid_stride(kernels.step_kernel, env.num_envs)
+        self.reset_all = grid_stride(kernels.reset_kernel, env.num_envs)

@@ -9,6 +9,8 @@ import autodiff as ad
 from autodiff import nn, optim
 from autodiff.distributions import Categorical, Normal
 
+from .common import fetch
+
 
 class Heads:
     """What PPO's agents share (this one and the recurrent one in algos/rppo.py): the action
@@ -80,13 +82,21 @@ def clipped_loss(args, newlogprob, entropy, newvalue, old_logprob, advantages, r
                   "approx_kl": approx_kl, "clipfrac": clipfrac}
 
 
-def log_update(log, optimizer, final, clipfracs, returns, values, step, sps):
-    """CleanRL's per-iteration metrics for each agent: `final` holds each agent's last losses
-    (numpy, (K,)), `clipfracs` each minibatch's (K,) clip fractions with the agents that were
-    stepping; `returns` and `values` are (K, batch). Only these figures leave the device, once per
-    iteration."""
-    var_y, var_residual = returns.var(-1).numpy(), (returns - values).var(-1).numpy()
-    fracs = [(c.numpy(), rows) for c, rows in clipfracs]
+def log_update(log, optimizer, diverged, good, episodes, final, clipfracs, returns, values, step, sps):
+    """The end of an iteration: check each agent's loss (Divergence, against `good`, the
+    parameters before the update), log the episodes that finished (an EpisodeLog) and CleanRL's
+    metrics for each agent. `final` holds each agent's last losses ((K,) tensors or numpy),
+    `clipfracs` each minibatch's (K,) clip fractions with the agents that were stepping;
+    `returns` and `values` are (K, batch); `sps()` gives the steps per second. Only these figures
+    and the episodes leave the device, in one copy per iteration (fetch)."""
+    names, fracs = list(final), [c for c, _ in clipfracs]
+    rows, var_y, var_residual, *got = fetch(episodes.pending(), returns.var(-1), (returns - values).var(-1),
+                                            *final.values(), *fracs)
+    final = dict(zip(names, got[:len(names)]))
+    fracs = [(c, stepping) for c, (_, stepping) in zip(got[len(names):], clipfracs)]
+    diverged.check(final["loss"], step, optimizer, good, "PPO")
+    episodes.flush(rows)
+    sps = sps()
     for a in range(len(var_y)):
         log("charts/learning_rate", optimizer.lr, step, a)
         for name in ("value_loss", "policy_loss", "entropy", "approx_kl"):
@@ -99,7 +109,7 @@ def log_update(log, optimizer, final, clipfracs, returns, values, step, sps):
         log("charts/SPS", int(sps), step, a)
 
 
-def update(args, optimizer, params, diverged, orders, size, minibatch, minibatch_loss, step):
+def update(args, optimizer, params, diverged, orders, size, minibatch, minibatch_loss):
     """PPO's update of a population (ppo's and rppo's): per epoch, minibatches `begin` = 0,
     `minibatch`, ... < `size` of that epoch's (K, size) order, each `minibatch_loss(order, begin)
     -> (K losses, stats)`, one Adam step for the agents still updating. An agent whose last
@@ -108,7 +118,9 @@ def update(args, optimizer, params, diverged, orders, size, minibatch, minibatch
 
     The orders of all epochs are drawn before the update, so an agent that stops early has drawn
     from its stream what the run of its seed alone draws. Returns each agent's last losses and
-    statistics (numpy, (K,)) and every minibatch's clip fractions with the agents that stepped."""
+    statistics ((K,) tensors; numpy with target_kl, whose stop is decided on the host each epoch),
+    every minibatch's clip fractions with the agents that stepped, and the parameters before the
+    update (for log_update's divergence check)."""
     good = diverged.keep(optimizer)
     stepping = list(diverged.active)
     clipfracs, final = [], None
@@ -125,9 +137,7 @@ def update(args, optimizer, params, diverged, orders, size, minibatch, minibatch
             stepping = [s and not final["approx_kl"][a] > args.target_kl for a, s in enumerate(stepping)]
             if not any(stepping):
                 break
-    final = final or _final_stats(None, loss, stats, stepping)
-    diverged.check(final["loss"], step, optimizer, good, "PPO")
-    return final, clipfracs
+    return final or {"loss": loss, **stats}, clipfracs, good
 
 
 def _final_stats(final, loss, stats, rows):

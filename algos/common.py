@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import autodiff as ad
 
 
@@ -49,6 +51,26 @@ def env_actions(env, actions):
 def to_host(array):
     """A GPU array copied to the host (checkpoints, logging); anything else as it is."""
     return array.copy_to_host() if hasattr(array, "copy_to_host") else array
+
+
+def fetch(*values):
+    """The values of tensors as numpy arrays, read together: from the GPU in one copy, so an
+    iteration waits for the device once instead of once per figure. numpy arrays and None pass
+    as they are; CPU tensors give their own values."""
+    on_gpu = [v for v in values if isinstance(v, ad.Tensor) and v.device == "cuda"]
+    if not on_gpu:
+        return [v.numpy() if isinstance(v, ad.Tensor) else v for v in values]
+    # float64 holds float32 values, int64 counts and bool flags exactly: each comes back as it was.
+    host = ad.cat([v.reshape(-1).double() for v in on_gpu]).numpy() if len(on_gpu) > 1 \
+        else on_gpu[0].reshape(-1).double().numpy()
+    out, start = [], 0
+    for v in values:
+        if isinstance(v, ad.Tensor) and v.device == "cuda":
+            out.append(host[start:start + v.numel()].reshape(v.shape).astype(v.dtype))
+            start += v.numel()
+        else:
+            out.append(v.numpy() if isinstance(v, ad.Tensor) else v)
+    return out
 
 
 class Divergence:
@@ -95,7 +117,7 @@ def observers(args, obs_dim, obs_norm, models=None):
     shape = (args.num_envs, obs_dim) if models is None else (models, args.num_envs, obs_dim)
 
     def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(shape)
+        return ad.as_tensor(raw, dtype="float32", device=args.device).reshape(shape)  # used within the step
 
     def observe(raw):
         o = as_batch(raw)
@@ -136,11 +158,14 @@ def bootstrap_truncated(reward, truncated, gamma, final_value, device_env):
 
 class EpisodeLog:
     """Finished episodes' returns and lengths, for `log`. From a CPU env they are logged as they
-    finish; from a GPU env each step's totals and mask are copied on the device and cross to the
-    host together at `flush()`, once per iteration, so the rollout never waits for the host."""
+    finish; from a GPU env each step's totals and mask are written into rows of one device
+    array (grown as needed, so not allocated per step) and cross to the host at `flush()`, once
+    per iteration, so the rollout never waits for the host. `pending()` lets that copy be the
+    one that brings the iteration's other figures (`fetch`)."""
 
     def __init__(self, env, log, per_agent=None):
-        self.log, self.device, self.per_agent, self.pending = log, on_device(env), per_agent, []
+        self.log, self.device, self.per_agent = log, on_device(env), per_agent
+        self.rows, self.steps = None, []  # GPU: (capacity, 3, num_envs) returns, lengths, mask
 
     def add(self, info, step):
         """The episodes that ended at `step`, from info["episode"] (an env made with
@@ -150,16 +175,29 @@ class EpisodeLog:
         if not self.device:
             log_episodes(info, self.log, step, self.per_agent)
             return
-        from autodiff.backend import get_backend
+        row = len(self.steps)
+        if self.rows is None or row == self.rows.shape[0]:
+            grown = ad.zeros(max(8, 2 * row), 3, len(info["_episode"]), dtype="float64", device="cuda")
+            if row:
+                grown[:row] = self.rows
+            self.rows = grown
+        for part, values in enumerate((info["episode"]["r"], info["episode"]["l"], info["_episode"])):
+            self.rows[row, part] = ad.as_tensor(values, device="cuda")  # the env's array, cast as it is copied
+        self.steps.append(step)
 
-        copy = get_backend("cuda").copy
-        self.pending.append((step, copy(info["episode"]["r"]), copy(info["episode"]["l"]), copy(info["_episode"])))
+    def pending(self):
+        """The rows written since the last flush (a device tensor), or None."""
+        return self.rows[:len(self.steps)] if self.steps else None
 
-    def flush(self):
-        for step, returns, lengths, mask in self.pending:
-            log_episodes({"episode": {"r": to_host(returns), "l": to_host(lengths)}, "_episode": to_host(mask)},
+    def flush(self, rows=None):
+        """Log the pending episodes; `rows` is pending() already on the host (fetch), or None to
+        copy it here."""
+        if rows is None:
+            rows = fetch(self.pending())[0]
+        for step, (returns, lengths, mask) in zip(self.steps, rows if self.steps else ()):
+            log_episodes({"episode": {"r": returns, "l": lengths.astype(np.int64)}, "_episode": mask.astype(bool)},
                          self.log, step, self.per_agent)
-        self.pending.clear()
+        self.steps.clear()
 
 
 def log_episodes(info, log, step, per_agent=None):

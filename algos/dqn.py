@@ -18,7 +18,7 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from .common import Divergence, EpisodeLog, check_ranges, env_actions, log_histograms, seeds_of, to_host
+from .common import Divergence, EpisodeLog, check_ranges, env_actions, fetch, log_histograms, seeds_of, to_host
 from .replay import ReplayBuffer
 
 
@@ -183,10 +183,10 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     diverged = Divergence(k)
 
     def as_batch(raw):
-        return ad.tensor(raw, dtype="float32", device=args.device).reshape(k, n, obs_dim)
+        return ad.as_tensor(raw, dtype="float32", device=args.device).reshape(k, n, obs_dim)
 
     def per_agent(flags):
-        return ad.tensor(flags, device=args.device).reshape(k, n)
+        return ad.as_tensor(flags, device=args.device).reshape(k, n)
 
     global_step = 0
     if resume is None:
@@ -203,7 +203,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         rng.set_state(resume["rng"])
         env.set_state(resume["env"])
         raw_obs, global_step = resume["next_obs"], int(resume["global_step"])
-    obs = as_batch(raw_obs)
+    # The observation acted on is kept past the next env step, and a GPU env rewrites its own
+    # arrays in place each step (as_batch is a view of them there): keep a copy of our own.
+    obs = ad.zeros(k, n, obs_dim, device=args.device).copy_(as_batch(raw_obs))
 
     def snapshot():
         return {"algo": "dqn", "global_step": global_step, "q_network": q_network.state_dict(),
@@ -226,9 +228,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         raw_obs, reward, terminated, truncated, info = env.step(env_actions(env, actions.reshape(k * n)))
         next_obs = as_batch(raw_obs)
         final = as_batch(info["final_obs"]) if "final_obs" in info else None
-        buffer.add(obs, next_obs, actions, ad.tensor(reward, dtype="float32", device=args.device).reshape(k, n),
+        buffer.add(obs, next_obs, actions, ad.as_tensor(reward, dtype="float32", device=args.device).reshape(k, n),
                    per_agent(terminated), per_agent(truncated), final)
-        obs = next_obs
+        obs.copy_(next_obs)
         previous, global_step = global_step, global_step + n
         episodes.add(info, global_step)
 
@@ -236,7 +238,6 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         learned = global_step > args.learning_starts and buffer.size >= args.batch_size and \
             _crossed(previous, global_step, args.train_frequency)
         if learned:
-            episodes.flush()
             good = diverged.keep(optimizer)
             for _ in range(args.gradient_steps):
                 b_obs, b_actions, b_rewards, b_next, b_dones = buffer.sample(args.batch_size, rng)
@@ -255,7 +256,9 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                 if args.max_grad_norm is not None:
                     optim.clip_grad_norm_(params, args.max_grad_norm)
                 optimizer.step(diverged.active)
-            losses, q_means = loss.numpy(), q_pred.mean(-1).numpy()
+            # The round's figures and episodes leave the device together: one copy, one wait.
+            rows, losses, q_means = fetch(episodes.pending(), loss, q_pred.mean(-1))
+            episodes.flush(rows)
             diverged.check(losses, global_step, optimizer, good, "DQN")
             for a in range(k):
                 log("losses/td_loss", float(losses[a]), global_step, a)

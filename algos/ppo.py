@@ -215,7 +215,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     as_batch, observe = observers(args, obs_dim, obs_norm, models=k)
 
     def per_agent(values, dtype=None):
-        return ad.tensor(values, dtype=dtype, device=args.device).reshape(k, n)
+        return ad.as_tensor(values, dtype=dtype, device=args.device).reshape(k, n)  # used within the step
 
     global_step, first_iteration, iteration = 0, 1, 0
     if resume is None:
@@ -275,11 +275,10 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             return clipped_loss(args, newlogprob, entropy, newvalue, b_logprobs[mb], b_adv[mb], b_returns[mb],
                                 b_values[mb])
 
-        final, clipfracs = update(args, optimizer, params, diverged, orders, args.batch_size, args.minibatch_size,
-                                  minibatch_loss, global_step)
-        episodes.flush()
-        log_update(log, optimizer, final, clipfracs, b_returns, b_values, global_step,
-                   k * (global_step - start_step) / (time.perf_counter() - start))
+        final, clipfracs, good = update(args, optimizer, params, diverged, orders, args.batch_size,
+                                        args.minibatch_size, minibatch_loss)
+        log_update(log, optimizer, diverged, good, episodes, final, clipfracs, b_returns, b_values, global_step,
+                   lambda: k * (global_step - start_step) / (time.perf_counter() - start))
         log_histograms(log, iteration, global_step, agent, b_actions)
         if schedule is not None:
             schedule.step()

@@ -27,6 +27,8 @@ class ReplayBuffer:
         self.rewards = ad.zeros(lead, device=device)
         self.dones = ad.zeros(lead, device=device)
         self.position, self.size = 0, 0
+        # Row k of a population's draw reads agent k's transitions (made once: arange is a copy to the GPU).
+        self.agents = None if models is None else ad.arange(models, device=device).unsqueeze(-1)
 
     @ad.no_grad()  # storage records no graph; the ops' fast path skips the bookkeeping
     def add(self, obs, next_obs, actions, rewards, terminated, truncated, final_obs=None):
@@ -37,7 +39,8 @@ class ReplayBuffer:
         if n > self.capacity:
             raise ValueError(f"a step of {n} sub-envs does not fit a replay buffer of {self.capacity}")
         ended = terminated | truncated
-        if final_obs is not None and ended.any():
+        # On the GPU the mask does it all, with no host check of `ended` (a wait every step).
+        if final_obs is not None and (ended.device == "cuda" or ended.any()):
             next_obs = ad.where(ended.reshape(ended.shape + (1,) * (next_obs.ndim - ended.ndim)), final_obs, next_obs)
         done = terminated.float()
         first = min(n, self.capacity - self.position)  # what fits before the end; the rest wraps
@@ -64,7 +67,7 @@ class ReplayBuffer:
         else:  # row k of the draw comes from agent k's stream (a Generator of K seeds)
             index = (ad.rand(self.models, batch_size, generator=rng, dtype="float64", device=self.device)
                      * self.size).long()
-            index = (ad.arange(self.models, device=self.device).unsqueeze(-1), index)
+            index = (self.agents, index)
         return (self.obs[index], self.actions[index], self.rewards[index], self.next_obs[index],
                 self.dones[index])
 

@@ -26,8 +26,8 @@ from autodiff import nn, optim
 
 from . import ppo
 from .actor_critic import Heads, clipped_loss, log_update, update
-from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, log_histograms, observers,
-                     restore, seeds_of, to_host)
+from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, fetch, log_histograms,
+                     observers, on_device, restore, seeds_of)
 from .normalize import RewardScaler, RunningMeanStd
 from .gae import compute_gae
 from .rollout import RolloutBuffer
@@ -106,10 +106,10 @@ class Agent(Heads, nn.Module):
 
     def step(self, obs, state, starts=None):
         """One step for a batch of sub-envs: (actor features, critic features, next state).
-        `starts` (numpy bool, the state's shape without its last axis) marks sub-envs whose
-        observation begins an episode."""
-        if starts is not None and starts.any():
-            state = state * ad.tensor((~starts).astype(np.float32)[..., None], device=state.device)
+        `starts` (a bool tensor, the state's shape without its last axis) marks sub-envs whose
+        observation begins an episode; on the GPU the mask applies without a host check."""
+        if starts is not None and (starts.device == "cuda" or starts.any()):
+            state = state * (~starts).float().unsqueeze(-1)
         if self.critic_core is None:
             features, state = self.core.step(obs, state)
             return features, features, state
@@ -177,7 +177,7 @@ class RecurrentRollout(RolloutBuffer):
     def __init__(self, num_steps, num_envs, obs_shape, action_shape, action_dtype, state_size, device="cpu",
                  models=1):
         super().__init__(num_steps, num_envs, obs_shape, action_shape, action_dtype, device, models)
-        self.starts = np.zeros((models, num_steps, num_envs), np.bool_)  # on the host: replays skip reset-free steps
+        self.starts = ad.zeros(models, num_steps, num_envs, dtype="bool", device=device)
         self.initial_state = ad.zeros(models, num_envs, state_size, device=device)
 
 
@@ -204,19 +204,19 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
             if on_step is not None:
                 on_step(step, raw_obs, info)
             next_obs = observe(raw_obs)
-            # Episode starts are planned on the host (the replay skips reset-free steps), so from a
-            # GPU env the flags come over: one small copy per step.
-            terminated, truncated = to_host(terminated).reshape(k, n), to_host(truncated).reshape(k, n)
-            reward = ad.tensor(reward, dtype="float32", device=args.device).reshape(k, n)
-            if reward_scaler is not None:
-                reward = reward_scaler(reward, ad.tensor(terminated | truncated, device=args.device))
-            # Cut by the time limit: bootstrap from the value of the state it was cut in, seen with
-            # the memory the policy had then (the flags are on the host already: no device check).
-            reward = bootstrap_truncated(reward, ad.tensor(truncated, device=args.device), args.gamma,
-                                         lambda: agent.value(agent.step(observe(info["final_obs"]), state)[1]), False)
-            buf.rewards[:, step] = reward
+            # The env rewrites these on its next step: used within this one, so shared, not copied.
+            terminated, truncated = (ad.as_tensor(f, device=args.device).reshape(k, n) for f in (terminated, truncated))
+            reward = ad.as_tensor(reward, dtype="float32", device=args.device).reshape(k, n)
             starts = terminated | truncated
-            buf.dones[:, step] = ad.tensor(starts, device=args.device).float()
+            if reward_scaler is not None:
+                reward = reward_scaler(reward, starts)
+            # Cut by the time limit: bootstrap from the value of the state it was cut in, seen with
+            # the memory the policy had then.
+            reward = bootstrap_truncated(reward, truncated, args.gamma,
+                                         lambda: agent.value(agent.step(observe(info["final_obs"]), state)[1]),
+                                         on_device(env))
+            buf.rewards[:, step] = reward
+            buf.dones[:, step] = starts.float()
     return next_obs, raw_obs, state, starts
 
 
@@ -250,20 +250,20 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
         if obs_norm is not None:
             obs_norm.update(as_batch(raw_obs))
         state = agent.initial_state(n, args.device)
-        starts = np.ones((k, n), np.bool_)
+        starts = ad.ones(k, n, dtype="bool", device=args.device)
     else:
         raw_obs, global_step, first_iteration = restore(resume, env, rng, agent=agent, optimizer=optimizer,
                                                             schedule=schedule, obs_norm=obs_norm,
                                                             reward_scaler=reward_scaler, diverged=diverged)
         state = ad.tensor(resume["rnn_state"], device=args.device)
-        starts = np.asarray(resume["starts"], np.bool_)
+        starts = ad.tensor(np.asarray(resume["starts"], np.bool_), device=args.device)
     next_obs = observe(raw_obs)
 
     def snapshot():
         return {**checkpoint("rppo", global_step, iteration, raw_obs, env, rng, agent=agent, optimizer=optimizer,
                                  schedule=schedule, obs_norm=obs_norm, reward_scaler=reward_scaler,
                                  diverged=diverged),
-                "rnn_state": state.numpy(), "starts": starts}
+                "rnn_state": state.numpy(), "starts": starts.numpy()}
 
     def on_step(step, raw, info):
         if obs_norm is not None:
@@ -275,6 +275,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     per_minibatch = n // args.num_minibatches
     agents = np.arange(k)[:, None, None]  # with (K, T, M) indices: agent k's own sub-envs
     times = np.arange(args.num_steps)[None, :, None]
+    agents_on, times_on = ad.tensor(agents, device=args.device), ad.tensor(times, device=args.device)
     for iteration in range(first_iteration, args.num_iterations + 1):
         next_obs, raw_obs, state, starts = collect(agent, env, buf, (next_obs, raw_obs, state, starts), rng, args,
                                                    observe, reward_scaler, on_step)
@@ -284,29 +285,30 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
             advantages, returns = compute_gae(buf.rewards, buf.values, buf.dones, agent.value(critic),
                                               args.gamma, args.gae_lambda)
         # -- update: epochs over minibatches of whole sub-env sequences, each agent its own ----------
-        orders = [ad.randperm(n, rng, args.device).numpy() for _ in range(args.update_epochs)]
+        # The replay is planned on the host (it skips steps without a reset): the rollout's
+        # episode starts and the epochs' orders cross together, once per iteration.
+        starts_seen, *orders = fetch(buf.starts, *(ad.randperm(n, rng, args.device) for _ in range(args.update_epochs)))
 
         def minibatch_loss(order, begin):
             mb = order[:, begin:begin + per_minibatch]  # (K, M): the sub-envs of each agent's minibatch
-            index = (ad.tensor(agents), ad.tensor(times), ad.tensor(mb[:, None, :]))
+            rows = ad.tensor(mb, device=args.device)
+            index = (agents_on, times_on, rows.unsqueeze(1))
 
             def seq(t):  # (K, T, M, ...) -> (K, T * M, ...): one agent's batch per row
                 picked = t[index]
                 return picked.reshape((k, -1) + tuple(picked.shape[3:]))
 
-            actor, critic = agent.sequence(buf.obs[index], buf.initial_state[(ad.tensor(agents[:, 0]), ad.tensor(mb))],
-                                           buf.starts[agents, times, mb[:, None, :]])
+            actor, critic = agent.sequence(buf.obs[index], buf.initial_state[(agents_on[:, 0], rows)],
+                                           starts_seen[agents, times, mb[:, None, :]])
             dist = agent.dist(actor)
             newlogprob, entropy = agent.log_prob_entropy(dist, buf.actions[index])
             return clipped_loss(args, newlogprob.reshape(k, -1), entropy.reshape(k, -1),
                                     agent.value(critic).reshape(k, -1), seq(buf.logprobs), seq(advantages),
                                     seq(returns), seq(buf.values))
 
-        final, clipfracs = update(args, optimizer, params, diverged, orders, n, per_minibatch, minibatch_loss,
-                                      global_step)
-        episodes.flush()
-        log_update(log, optimizer, final, clipfracs, returns.reshape(k, -1), buf.flat("values"), global_step,
-                       k * (global_step - start_step) / (time.perf_counter() - start))
+        final, clipfracs, good = update(args, optimizer, params, diverged, orders, n, per_minibatch, minibatch_loss)
+        log_update(log, optimizer, diverged, good, episodes, final, clipfracs, returns.reshape(k, -1),
+                   buf.flat("values"), global_step, lambda: k * (global_step - start_step) / (time.perf_counter() - start))
         log_histograms(log, iteration, global_step, agent, buf.actions)
         if schedule is not None:
             schedule.step()

@@ -9,7 +9,7 @@ Tensors run on a backend (numpy on the CPU); every op is a `Function` with a for
 backward written against the backend interface, so the same ops run on every device.
 """
 
-from .tensor import (Generator, Tensor, arange, default_generator, from_numpy, full, manual_seed,
+from .tensor import (Generator, Tensor, arange, as_tensor, default_generator, from_numpy, full, manual_seed,
                      ones, ones_like, rand, randn, randperm, tensor, zeros, zeros_like)
 from .function import (AnomalyError, Function, InPlaceError, detect_anomaly, enable_grad,
                        is_grad_enabled, no_grad)
@@ -25,7 +25,7 @@ float32 = "float32"
 float64 = "float64"
 
 __all__ = [
-    "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
+    "Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
     "rand", "randn", "randperm", "Generator", "manual_seed", "default_generator",
     "Function", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
     "InPlaceError", "AxisError", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError",

@@ -42,7 +42,7 @@ class Tensor:
         backend = get_backend(device)
         if isinstance(data, Tensor):
             data = backend.asarray(data.numpy())
-        elif dtype is None and not isinstance(data, np.ndarray):
+        elif dtype is None and not isinstance(data, np.ndarray) and not hasattr(data, "copy_to_host"):
             # Python numbers and lists: floats become float32 as in PyTorch; numpy arrays keep theirs.
             arr = np.asarray(data)
             dtype = DEFAULT_DTYPE if arr.dtype.kind == "f" else arr.dtype
@@ -297,10 +297,25 @@ def _unwrap_index(index):
 
 # -- creation -----------------------------------------------------------------------------------------
 def tensor(data, dtype=None, device="cpu", requires_grad=False) -> Tensor:
-    """A new tensor holding a copy of `data` (Python floats become float32; numpy keeps its dtype)."""
-    if isinstance(data, np.ndarray):
-        data = data.copy()
-    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+    """A new tensor holding a copy of `data` (Python floats become float32; numpy keeps its dtype),
+    as torch.tensor: a numpy array or a GPU device array is copied, never shared."""
+    source = data.data if isinstance(data, Tensor) else data
+    t = Tensor(data, dtype=dtype, device=device)
+    shares = t.data is source or (isinstance(source, np.ndarray) and isinstance(t.data, np.ndarray)
+                                  and np.may_share_memory(t.data, source))  # not on a device array: it would copy
+    if shares:
+        t.data = t._backend.copy(t.data)  # on the device it lives on: no host round trip
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def as_tensor(data, dtype=None, device="cpu") -> Tensor:
+    """A tensor over `data` itself where it can be, as torch.as_tensor: a numpy array on the CPU or
+    a device array on the GPU, already of `dtype`, is shared, so writes to either show in the other;
+    anything else is converted. For values used at once, such as an env step's outputs: an env
+    rewrites its own arrays on its next step, so keep a `tensor` copy of what must outlive it."""
+    if isinstance(data, Tensor) and data.device == device and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return Tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(array, device="cpu") -> Tensor:

@@ -12,8 +12,8 @@ import numpy as np
 ACT_NONE, ACT_TANH, ACT_RELU = 0, 1, 2
 ACTIVATIONS = {None: ACT_NONE, "tanh": ACT_TANH, "relu": ACT_RELU}
 
-# what a row reduction computes
-REDUCE_SUM, REDUCE_MAX = 0, 1
+# what a row reduction computes (REDUCE_SUMSQ: the sum of squares of the gradient norm)
+REDUCE_SUM, REDUCE_MAX, REDUCE_SUMSQ = 0, 1, 2
 
 # clip_by_global_norm scales by max_norm / (norm + CLIP_EPS): no division by a zero norm
 CLIP_EPS = 1e-6

@@ -19,7 +19,7 @@ from numbarl.launch import grid_stride as _launch
 
 from . import Backend
 from . import cuda_kernels as K
-from .codes import ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, adam_scalars
+from .codes import ACT_NONE, ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, REDUCE_SUMSQ, adam_scalars
 
 _SIM = bool(config.ENABLE_CUDASIM)
 RNG_STATES = 4096 if not _SIM else 8
@@ -42,6 +42,22 @@ def _s(x) -> tuple:
 
 def _flat(x):
     return x.reshape(x.size) if x.ndim != 1 else x
+
+
+def _by_width(count, narrow, wide):
+    """`narrow` (a broadcasting kernel with 32-bit index arithmetic) when `count` elements allow
+    it, else `wide` (64-bit)."""
+    return narrow if count <= K.NARROW_LIMIT else wide
+
+
+def _k_pieces(tiles, k, batch):
+    """(pieces, k per piece) for a matmul whose `batch` x `tiles` output tiles leave the grid
+    short of launch.MAX_BLOCKS while k is long (a weight gradient: a few tiles, k the batch
+    axis): k is cut into pieces of whole tiles, one block each, on grid z with the batch."""
+    pieces = max(1, min(launch.splits(tiles, k, launch.MIN_SPLIT_K), launch.MAX_GRID[2] // batch))
+    chunk = max(1, -(-k // pieces))
+    chunk = -(-chunk // K.TILE) * K.TILE  # whole tiles: no tile straddles two pieces
+    return -(-k // chunk) if k else 1, chunk
 
 
 def _c_strides(shape):
@@ -90,7 +106,10 @@ class CUDABackend(Backend):
             if not data.is_c_contiguous():  # a strided view from outside: rare, so the simple way
                 data = cuda.to_device(np.ascontiguousarray(data.copy_to_host()))
             return data if dtype is None or np.dtype(dtype) == data.dtype else self.astype(data, dtype)
-        return cuda.to_device(np.ascontiguousarray(np.asarray(data, dtype=dtype)))
+        data = np.ascontiguousarray(np.asarray(data, dtype=dtype))
+        if data.size == 1:  # a constant (a Python number lifted to a tensor): filled, not copied
+            return self.full(data.shape, data.reshape(1)[0], data.dtype)
+        return cuda.to_device(data)
 
     def to_numpy(self, x):
         return x.copy_to_host() if _on_device(x) else np.asarray(x)
@@ -136,9 +155,12 @@ class CUDABackend(Backend):
             if op == K.DIV and np.dtype(dtype).kind in "biu":
                 dtype = np.float64
         out = cuda.device_array(shape, dtype) if out is None else out
-        if out.size:
+        if out.size == a.size == b.size:  # nothing broadcast: element i of each is element i
+            _launch(K.binary_flat_kernel, out.size)(op, _flat(a), _flat(b), _flat(out))
+        elif out.size:
             shp, sa, sb = _padded(shape, _broadcast_strides(a.shape, shape), _broadcast_strides(b.shape, shape))
-            _launch(K.binary_kernel, out.size)(op, _flat(a), sa, _flat(b), sb, _flat(out), shp)
+            kernel = _by_width(out.size, K.binary32_kernel, K.binary_kernel)
+            _launch(kernel, out.size)(op, _flat(a), sa, _flat(b), sb, _flat(out), shp)
         return out
 
     def _with_scalar(self, op, a, s, dtype, out):
@@ -152,9 +174,8 @@ class CUDABackend(Backend):
                 dtype = np.float64
         out = cuda.device_array(a.shape, dtype) if out is None else out
         if out.size:
-            shp, sa = _padded(a.shape, _c_strides(a.shape))
-            _launch(K.scalar_kernel, out.size)(op, _flat(a), sa, s.astype(dtype if np.dtype(dtype) != np.bool_ else a.dtype)[()],
-                                              _flat(out), shp)
+            s = s.astype(dtype if np.dtype(dtype) != np.bool_ else a.dtype)[()]
+            _launch(K.scalar_kernel, out.size)(op, _flat(a), s, _flat(out))
         return out
 
     def _unary(self, op, x, dtype=None):
@@ -185,9 +206,12 @@ class CUDABackend(Backend):
         cond, a, b = (self.asarray(v) for v in (cond, a, b))
         shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
         out = cuda.device_array(shape, np.result_type(a.dtype, b.dtype))
-        if out.size:
+        if out.size == cond.size == a.size == b.size:
+            _launch(K.where_flat_kernel, out.size)(_flat(cond), _flat(a), _flat(b), _flat(out))
+        elif out.size:
             shp, sc, sa, sb = _padded(shape, *(_broadcast_strides(v.shape, shape) for v in (cond, a, b)))
-            _launch(K.where_kernel, out.size)(_flat(cond), sc, _flat(a), sa, _flat(b), sb, _flat(out), shp)
+            kernel = _by_width(out.size, K.where32_kernel, K.where_kernel)
+            _launch(kernel, out.size)(_flat(cond), sc, _flat(a), sa, _flat(b), sb, _flat(out), shp)
         return out
 
     def clip(self, x, lo, hi):
@@ -239,11 +263,22 @@ class CUDABackend(Backend):
         dtype = x.dtype if op == REDUCE_MAX or x.dtype.kind == "f" else np.int64
         out = cuda.device_array(max(rows, 1), dtype)
         if rows and row:
-            launch.configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(_flat(moved), row, out, op)
+            self._reduce_rows(_flat(moved), rows, row, out, op)
         elif rows:
             _launch(K.fill_kernel, rows)(out, 0)
         shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims else kept
         return out.reshape(shape) if shape else out.reshape(())
+
+    def _reduce_rows(self, x, rows, row, out, op):
+        """out[r] = op over row r of flat x (rows x row): a block per row, or, when the rows
+        alone would leave most of the GPU idle (a full reduction is one row), several blocks per
+        row and a second pass over their float64 partials. Both passes add in a fixed order."""
+        parts = launch.splits(rows, row, launch.MIN_SPLIT_ELEMENTS)
+        if parts > 1:
+            partials = cuda.device_array(rows * parts, np.float64)
+            launch.configure(K.reduce_rows_kernel, rows * parts, REDUCE_THREADS)(x, row, partials, op, parts)
+            x, row, op = partials, parts, REDUCE_MAX if op == REDUCE_MAX else REDUCE_SUM
+        launch.configure(K.reduce_rows_kernel, rows, REDUCE_THREADS)(x, row, out, op, 1)
 
     def sum(self, x, axis, keepdims):
         return self._reduce(x, axis, keepdims, REDUCE_SUM)
@@ -272,7 +307,7 @@ class CUDABackend(Backend):
     def all_finite(self, x):
         if x.dtype.kind not in "fc" or x.size == 0:
             return True
-        flag = cuda.to_device(np.zeros(1, np.int32))
+        flag = self.zeros(1, np.int32)
         _launch(K.nonfinite_kernel, x.size)(_flat(self.asarray(x)), flag)
         return not bool(flag.copy_to_host()[0])
 
@@ -290,7 +325,8 @@ class CUDABackend(Backend):
         count = int(np.prod(shape)) if shape else 1
         if count:
             shp, ss, ds = _padded(shape, src_strides, _c_strides(shape))
-            _launch(K.strided_copy_kernel, count)(_flat(src), src_offset, ss, _flat(out), 0, ds, shp, count)
+            kernel = _by_width(count, K.strided_copy32_kernel, K.strided_copy_kernel)
+            _launch(kernel, count)(_flat(src), src_offset, ss, _flat(out), 0, ds, shp, count)
         return out
 
     def permute(self, x, axes):
@@ -333,13 +369,18 @@ class CUDABackend(Backend):
         if not count:
             return
         if not _on_device(value) and np.size(value) == 1:
-            value = cuda.to_device(np.asarray(value, dtype=out.dtype).reshape(1))
-            vstrides = (0,) * len(shape)
+            # A host constant goes to a kernel by value: no copy to the device (zero_grad's 0).
+            value = np.asarray(value, dtype=out.dtype).reshape(())[()]
+            if strides == _c_strides(shape):
+                _launch(K.fill_kernel, count)(_flat(out)[offset:offset + count], value)
+                return
+            value, vstrides = self.full((1,), value, out.dtype), (0,) * len(shape)
         else:
             value = self.asarray(value)
             vstrides = _broadcast_strides(value.shape, shape)
         shp, ss, ds = _padded(shape, vstrides, strides)
-        _launch(K.strided_copy_kernel, count)(_flat(value), 0, ss, _flat(out), offset, ds, shp, count)
+        kernel = _by_width(count, K.strided_copy32_kernel, K.strided_copy_kernel)
+        _launch(kernel, count)(_flat(value), 0, ss, _flat(out), offset, ds, shp, count)
 
     def _positions(self, shape, index):
         """Flat positions selected by an advanced index, on the device."""
@@ -348,6 +389,8 @@ class CUDABackend(Backend):
 
     def getitem(self, x, index):
         x = self.asarray(x)
+        if isinstance(index, tuple) and index and all(_on_device(p) and p.dtype.kind in "iu" for p in index):
+            return self._device_rows(x, index)
         if _on_device(index):  # minibatch rows chosen on the device
             row = x.size // x.shape[0] if x.shape[0] else 0
             out = cuda.device_array((index.shape[0],) + x.shape[1:], x.dtype)
@@ -370,6 +413,25 @@ class CUDABackend(Backend):
         out = cuda.device_array(positions.shape, x.dtype)
         if out.size:
             _launch(K.gather_kernel, out.size)(_flat(x), _flat(positions), _flat(out))
+        return out
+
+    def _device_rows(self, x, index):
+        """x[i0, i1, ...] for integer device arrays over x's leading axes (a population's
+        (agents, minibatch rows)): the flat row numbers are worked out on the device, so nothing
+        crosses to the host. Indices must be in range and non-negative."""
+        lead = _s(x)[:len(index)]
+        rows, stride = None, 1
+        for i, n in reversed(list(zip(index, lead))):
+            term = i if stride == 1 else self._with_scalar(K.MUL, i, np.array(stride, np.int64), np.int64, None)
+            rows = term if rows is None else self.add(rows, term)
+            stride *= n
+        shape = np.broadcast_shapes(*(_s(i) for i in index))
+        if _s(rows) != shape:
+            rows = self.broadcast_to(rows, shape)
+        out = cuda.device_array(shape + _s(x)[len(index):], x.dtype)
+        if out.size:
+            row = int(np.prod(_s(x)[len(index):])) if x.ndim > len(index) else 1
+            _launch(K.rows_kernel, out.size)(_flat(x), _flat(rows), row, _flat(out))
         return out
 
     def index_add(self, shape, index, values):
@@ -427,15 +489,22 @@ class CUDABackend(Backend):
         a_b, b_b = (v if v.dtype == dtype else self.astype(v, dtype) for v in (a_b, b_b))
         out = cuda.device_array(batch + (n, m), dtype)
         if out.size:
-            kernel = K.MATMUL[np.dtype(dtype).name]
+            has_bias = bias is not None
+            bias_arr = _flat(self.asarray(bias) if has_bias else out)
             # rows beyond grid y's limit are covered by the kernel's stride over row tiles
             grid = ((m + K.TILE - 1) // K.TILE, min((n + K.TILE - 1) // K.TILE, launch.MAX_GRID[1]), nb)
-            has_bias = bias is not None
-            bias_arr = self.asarray(bias) if has_bias else out
-            launch.configure(kernel, grid, (K.TILE, K.TILE))(_flat(a_b), _flat(b_b), _flat(out), n, k, m,
-                                                             0 if a_b.ndim == 2 else n * k,
-                                                             0 if b_b.ndim == 2 else k * m, ta, tb, _flat(bias_arr),
-                                                             has_bias, ACTIVATIONS[activation])
+            pieces, chunk = _k_pieces(grid[0] * grid[1] * nb, k, nb)
+            kernel = launch.configure(K.MATMUL[np.dtype(dtype).name], grid[:2] + (nb * pieces,), (K.TILE, K.TILE))
+            a_step, b_step = 0 if a_b.ndim == 2 else n * k, 0 if b_b.ndim == 2 else k * m
+            if pieces == 1:
+                kernel(_flat(a_b), _flat(b_b), _flat(out), n, k, m, a_step, b_step, ta, tb, bias_arr, has_bias,
+                       ACTIVATIONS[activation], chunk, 1)
+            else:  # split-K: each piece's product apart, then the pieces added in order
+                partials = cuda.device_array(nb * pieces * n * m, np.float64)
+                kernel(_flat(a_b), _flat(b_b), partials, n, k, m, a_step, b_step, ta, tb, bias_arr, False,
+                       ACT_NONE, chunk, pieces)
+                _launch(K.split_k_sum_kernel, out.size)(partials, pieces, n * m, m, bias_arr, has_bias,
+                                                        ACTIVATIONS[activation], _flat(out))
         if squeeze_a:
             out = out.reshape(_s(out)[:-2] + (m,))
         if squeeze_b:
@@ -480,10 +549,21 @@ class CUDABackend(Backend):
                                       weight_decay or 0.0, bool(nesterov))
 
     def clip_by_global_norm(self, grads, max_norm):
-        acc = cuda.to_device(np.zeros(1, np.float64))
-        for g in grads:
-            if g.size:
-                _launch(K.sum_squares_kernel, g.size)(_flat(g), acc)
+        # Each gradient's squares summed by blocks into a slice of `partials`, then one block
+        # sums those: a fixed order, so the norm is the same bits on every run.
+        live = [g for g in grads if g.size]
+        parts = [launch.splits(1, g.size, launch.MIN_SPLIT_ELEMENTS) for g in live]
+        partials = cuda.device_array(max(1, sum(parts)), np.float64)
+        start = 0
+        for g, p in zip(live, parts):
+            launch.configure(K.reduce_rows_kernel, p, REDUCE_THREADS)(_flat(g), g.size, partials[start:start + p],
+                                                                     REDUCE_SUMSQ, p)
+            start += p
+        acc = cuda.device_array(1, np.float64)
+        if start:
+            launch.configure(K.reduce_rows_kernel, 1, REDUCE_THREADS)(partials, start, acc, REDUCE_SUM, 1)
+        else:
+            _launch(K.fill_kernel, 1)(acc, 0.0)
         for g in grads:
             if g.size:
                 _launch(K.clip_scale_kernel, g.size)(_flat(g), acc, float(max_norm))

@@ -32,7 +32,7 @@ def rollout(env_id, rnn, seed=0, num_envs=6, num_steps=40, shared_rnn=False, **e
     agent, _ = rppo.build(args, env, models=1)
     buf = rppo.RecurrentRollout(num_steps, num_envs, (2,), (), "int64", agent.state_size)
     raw, _ = env.reset(seed=seed)
-    carry = (observe(raw), raw, agent.initial_state(num_envs), np.ones((1, num_envs), bool))
+    carry = (observe(raw), raw, agent.initial_state(num_envs), ad.ones(1, num_envs, dtype="bool"))
     carry = rppo.collect(agent, env, buf, carry, ad.Generator([seed]), args, observe)
     return args, env, agent, buf, carry
 
@@ -45,7 +45,7 @@ def observe(raw):
 def test_replaying_a_rollout_gives_the_values_and_log_probs_it_acted_with(rnn, shared_rnn):
     # MemoryCue episodes last 3-6 steps here, so every sub-env resets several times, at its own steps.
     _, _, agent, buf, carry = rollout("MemoryCue", rnn, shared_rnn=shared_rnn, min_length=2, max_length=5)
-    starts = buf.starts[0]
+    starts = buf.starts.numpy()[0]
     assert starts[0].all() and starts[1:].sum() > 30
     assert len({tuple(np.flatnonzero(starts[:, b])) for b in range(starts.shape[1])}) > 1
     with ad.no_grad():

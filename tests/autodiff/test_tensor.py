@@ -17,11 +17,20 @@ def test_creation_and_dtypes():
     assert ad.zeros_like(t).dtype == t.dtype and ad.ones_like(t).numpy()[0] == 1
 
 
-def test_tensor_copies_but_from_numpy_shares():
-    a = np.zeros(3, np.float32)
-    t, s = ad.tensor(a), ad.from_numpy(a)
-    a[0] = 1
-    assert t.numpy()[0] == 0 and s.numpy()[0] == 1
+def test_tensor_copies_but_from_numpy_and_as_tensor_share():
+    """As torch.tensor, torch.from_numpy and torch.as_tensor: only a tensor of the array's own
+    dtype can share it; a view of an array is shared as the array is."""
+    a = np.zeros((2, 3), np.float32)
+    t, s, v = ad.tensor(a), ad.from_numpy(a), ad.as_tensor(a)
+    view, cast = ad.as_tensor(a[1]), ad.as_tensor(a, dtype="float64")
+    copied_view, same = ad.tensor(a[1]), ad.tensor(t)
+    a[1, 0] = 1
+    assert t.numpy()[1, 0] == 0 and copied_view.numpy()[0] == 0 and cast.numpy()[1, 0] == 0
+    assert s.numpy()[1, 0] == 1 and v.numpy()[1, 0] == 1 and view.numpy()[0] == 1
+    assert ad.as_tensor(t) is t and ad.as_tensor(t, dtype="float32") is t and ad.as_tensor(t, dtype="int64") is not t
+    t.numpy()[0, 0] = 5
+    assert same.numpy()[0, 0] == 0 and same.dtype == t.dtype
+    assert ad.tensor(a, requires_grad=True).requires_grad and not ad.as_tensor(a).requires_grad
 
 
 def test_properties():

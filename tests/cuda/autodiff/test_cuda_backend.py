@@ -46,6 +46,19 @@ def test_creation_and_transfer(rng):
     assert GPU.item(GPU.asarray(np.array([3.5]))) == 3.5
 
 
+def test_tensor_copies_a_device_array_and_as_tensor_shares_it():
+    """The GPU keeps the CPU's contract: an env's device array, rewritten by its next step, is
+    copied by ad.tensor (on the device) and shared by ad.as_tensor."""
+    from numba import cuda
+
+    array = cuda.to_device(np.zeros(4, np.float32))
+    copied, shared = ad.tensor(array, device="cuda"), ad.as_tensor(array, device="cuda")
+    cast = ad.tensor(array, dtype="float64", device="cuda")
+    array.copy_to_device(np.ones(4, np.float32))
+    assert copied.numpy().tolist() == [0] * 4 and cast.numpy().tolist() == [0] * 4
+    assert shared.numpy().tolist() == [1] * 4 and copied.dtype == np.float32
+
+
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "maximum", "minimum", "pow"])
 def test_binary_ops_broadcast_and_take_scalars(name, rng):
     a = rng.uniform(0.5, 2.0, (3, 1, 4)).astype(np.float32)

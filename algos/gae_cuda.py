@@ -1,6 +1,6 @@
 """algos/gae.py's scan as a CUDA kernel: one thread per sub-env, walking its steps backwards.
 
-Imported only when a rollout lives on the GPU; the launch goes through the backend's launcher,
+Imported only when a rollout lives on the GPU; the launch goes through numbarl/launch.py,
 which checks its grid against the device's limits.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numba import cuda
 
-from autodiff.backend.launch import grid_stride
+from numbarl.launch import grid_stride
 
 
 @cuda.jit

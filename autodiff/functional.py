@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from . import ops
+from .backend.codes import ACTIVATIONS
 from .tensor import DEFAULT_DTYPE, Tensor, _NUMBER, _functional, _unwrap_index
 
 
@@ -134,14 +135,15 @@ def rmatmul(a: Tensor, b) -> Tensor:
     return matmul(_lift(b, a), a)
 
 
-_LINEAR_ACTIVATIONS = (None, "tanh", "relu")
+_LINEAR_ACTIVATIONS = tuple(ACTIVATIONS)  # what both backends fuse into a linear layer
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation=None) -> Tensor:
     """activation(x @ weight.T + bias) as one op; weight is (out_features, in_features) and
     activation is None, "tanh" or "relu"."""
     if activation not in _LINEAR_ACTIVATIONS:
-        raise ValueError(f"linear: unknown activation {activation!r}; valid: None, 'tanh', 'relu'")
+        valid = ", ".join(map(repr, _LINEAR_ACTIVATIONS))
+        raise ValueError(f"linear: unknown activation {activation!r}; valid: {valid}")
     return ops.Linear.apply(x, weight, bias, activation)
 
 

@@ -39,7 +39,6 @@ _STATE = ("state", "t", "rng", "ep_return")
 # finished mask, and the finished episodes' return and length.
 _OUTPUTS = ("_obs", "_reward", "_terminated", "_truncated", "_final_obs", "_done", "_done_return",
             "_done_length")
-_ARRAYS = tuple("_" + name for name in _STATE) + _OUTPUTS + ("_packed",)  # the attributes holding them
 # What the compiled driver may be handed past numba's type checks (see _entry_point): numba's
 # wrapper reads an array as the layout it was compiled for, C-ordered and aligned.
 ALIGNED_C = ("C_CONTIGUOUS", "ALIGNED")
@@ -176,21 +175,12 @@ class BatchedEnv(VectorEnv):
 
     def _to_device(self):
         """device='cuda': the same arrays, on the GPU, stepped by the same dynamics compiled into
-        CUDA kernels (envs/cuda_driver.py), one thread per sub-env."""
-        from numba import cuda
-
-        for name in _ARRAYS:
-            setattr(self, name, cuda.to_device(getattr(self, name)))
+        CUDA kernels (envs/cuda_driver.py). They live in one device buffer, so a step launches
+        with two array arguments; each attribute is a view of it."""
         self._driver = CudaDriver(self)
+        for name, view in self._driver.attributes.items():
+            setattr(self, name, view)
         self._adaptive = False
-
-    def _mask(self, value: bool):
-        mask = np.full(self.num_envs, value, np.bool_)
-        if self.device == "cuda":
-            from numba import cuda
-
-            return cuda.to_device(mask)
-        return mask
 
     # -- the Gymnasium API ------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -208,14 +198,13 @@ class BatchedEnv(VectorEnv):
             if mask is not None:
                 streams = np.where(self._host(mask), streams, self._host(self.rng))
             self._write("rng", streams)
+        if self.device == "cuda":
+            self._driver.reset(mask)
+            self._needs_reset = False
+            return self._obs, {}
         obs = self._new_obs()
-        if mask is None:
-            mask = self._mask(True)
-        elif self.device == "cuda" and not hasattr(mask, "copy_to_host"):
-            from numba import cuda
-
-            mask = cuda.to_device(mask)
-        self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs, mask)
+        self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs,
+                               np.ones(self.num_envs, np.bool_) if mask is None else mask)
         self._needs_reset = False
         return obs, {}
 
@@ -284,9 +273,9 @@ class BatchedEnv(VectorEnv):
         return outputs, args
 
     def _new_obs(self):
-        """The array reset() and observations() write: a new one, or the env's own (copy=False or
-        on the GPU)."""
-        if self.copy and self.device == "cpu":
+        """The array reset() and observations() write on the CPU: a new one, or the env's own
+        (copy=False)."""
+        if self.copy:
             return np.empty(*self._layout[0])
         return self._obs
 
@@ -319,8 +308,7 @@ class BatchedEnv(VectorEnv):
         final_obs and its mask (terminated | truncated), and with episode_statistics the episode
         totals, so that reading them needs no check on the host (final_obs in SAME_STEP mode only:
         in the others the observation is the step's own)."""
-        self._driver.step_all(actions, self.state, self.t, self.rng, self.ep_return, self._packed,
-                              *(getattr(self, name) for name in _OUTPUTS))
+        self._driver.step(actions)
         info = {}
         if self._final_obs_in_info:
             info = {"final_obs": self._final_obs, "_final_obs": self._done}
@@ -407,12 +395,7 @@ class BatchedEnv(VectorEnv):
                                  f"{'an integer' if self._discrete else 'a float'} dtype for {space}, "
                                  f"got shape {tuple(actions.shape)} and dtype {actions.dtype}")
             return actions
-        checked = self._check_host_actions(actions, name, space, expected)
-        if self.device == "cuda":
-            from numba import cuda
-
-            return cuda.to_device(checked)
-        return checked
+        return self._check_host_actions(actions, name, space, expected)  # the GPU driver copies them over
 
     def _check_host_actions(self, actions, name, space, expected):
         a = np.asarray(actions)
@@ -458,9 +441,12 @@ class BatchedEnv(VectorEnv):
     def observations(self):
         """The current observation of every sub-env, computed from the state (a new array, or
         on the GPU the env's own)."""
+        if self.device == "cuda":
+            self._driver.observe()
+            return self._obs
         obs = self._new_obs()
         self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs,
-                               self._mask(False))
+                               np.zeros(self.num_envs, np.bool_))
         return obs
 
     def __repr__(self):

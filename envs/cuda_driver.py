@@ -1,8 +1,13 @@
 """The batched driver as CUDA kernels: the CPU driver's step and reset (envs/driver.py, STEP_BODY
-and RESET_BODY, the same text) run one thread per sub-env, calling the env's own scalar `reset`,
-`step` and `observe` unchanged: numba-cuda compiles a numba `njit` function called from a kernel
-for the GPU. So every built-in env and every plugin written as scalar functions has a CUDA
-version with no code of its own.
+and RESET_BODY, the same text) run in a grid-stride loop over sub-envs, calling the env's own
+scalar `reset`, `step` and `observe` unchanged: numba-cuda compiles a numba `njit` function called
+from a kernel for the GPU. So every built-in env and every plugin written as scalar functions has
+a CUDA version with no code of its own.
+
+The CPU driver's arrays live in one device buffer (envs/cuda_arena.py): a step launches with two
+array arguments, the actions and that buffer, and a reset with the buffer and the mask. The
+kernels rebuild the CPU driver's arrays as views of it, under the same names, so the step's text
+is the CPU driver's.
 
 Under numba's CUDA simulator a kernel runs as Python, and an `njit` function cannot take the
 simulator's fake device arrays; the simulator's kernels hand it the numpy arrays behind them, so
@@ -11,14 +16,25 @@ the dynamics still run compiled while the kernel's own logic is what the simulat
 
 from __future__ import annotations
 
+import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from numbarl.launch import grid_stride
+
+from .cuda_arena import Arena, spec_of, view_lines
 from .driver import (HEADER, RESET_ARGS, STEP_ARGS, STEP_BODY, DriverTarget, fill_template, indent, load_generated,
                      read_limits)
 
-THREADS = 256  # per block: sub-envs are independent, so any size that fills a warp works
+# What the arena holds: every argument of the CPU driver's step but the actions, in its order,
+# and the BatchedEnv attribute (envs/base.py) holding each.
+ARENA = tuple(name.strip() for name in STEP_ARGS.split(","))[1:]
+ATTRIBUTES = ("_state", "_t", "_rng", "_ep_return", "_packed", "_obs", "_reward", "_terminated", "_truncated",
+              "_final_obs", "_done", "_done_return", "_done_length")
+_RESET_READS = [name.strip() for name in RESET_ARGS.split(",")][:-1]  # all but the mask
 
+# The parameters are read once per thread, not once per sub-env.
 _TEMPLATE = HEADER + '''\
+import numpy as np
 from numba import cuda
 from {module} import observe as _observe, reset as _reset, step as _step
 
@@ -27,25 +43,22 @@ _Params = None  # the env's Params class, set by envs.driver before anything com
 {copy_row}
 
 @cuda.jit(cache={cache})
-def step_kernel({step_args}):
-    i = cuda.grid(1)
-    if i < state.shape[1]:
-{unwrap_step}{limits}        params = _Params(*{unpack})
+def step_kernel(actions, arena):
+{unwrap_step}{step_views}{limits}    params = _Params(*{unpack})
+    for i in range(cuda.grid(1), state.shape[1], cuda.gridsize(1)):
 {step_body}
 @cuda.jit(cache={cache})
-def reset_kernel({reset_args}):
-    i = cuda.grid(1)
-    if i < state.shape[1]:
-{unwrap_reset}        params = _Params(*{unpack})
+def reset_kernel(arena, mask):
+{unwrap_reset}{reset_views}    params = _Params(*{unpack})
+    for i in range(cuda.grid(1), state.shape[1], cuda.gridsize(1)):
 {reset_body}'''
 
 _LOADED: dict = {}
 
 
-def _unwrap(args: str) -> str:
+def _unwrap(*names) -> str:
     """Simulator only: rebind each array argument to the numpy array behind it."""
-    names = [a.strip() for a in args.split(",")]
-    return f"        {', '.join(names)} = {', '.join(f'_host({n})' for n in names)}\n"
+    return f"    {', '.join(names)} = {', '.join(f'_host({n})' for n in names)}\n"
 
 
 # DISABLED on the GPU: the CPU driver refuses to step a sub-env that ended and was not reset, but
@@ -62,8 +75,9 @@ else:
 '''
 
 
-def source(target: DriverTarget) -> str:
-    """The text of the CUDA kernels' module for `target` (for numba's simulator, if it is on)."""
+def source(target: DriverTarget, spec) -> str:
+    """The text of the CUDA kernels' module for `target` and an arena of `spec` (cuda_arena.spec_of),
+    for numba's simulator if it is on."""
     from numba import config
 
     simulator = bool(config.ENABLE_CUDASIM)
@@ -72,23 +86,32 @@ def source(target: DriverTarget) -> str:
         body = _FROZEN + indent(body, 4)
     text = fill_template(_TEMPLATE, target, "@cuda.jit(device=True, inline=True)",
                          "envs/cuda_driver.py (_TEMPLATE) with envs/driver.py's STEP_BODY",
-                         step_body=indent(body, 8), unwrap_step=_unwrap(STEP_ARGS) if simulator else "",
-                         unwrap_reset=_unwrap(RESET_ARGS) if simulator else "",
-                         limits=indent(read_limits(target.env_cls.Params), 8), cache="False" if simulator else "True")
+                         step_body=indent(body, 8), unwrap_step=_unwrap("actions", "arena") if simulator else "",
+                         unwrap_reset=_unwrap("arena", "mask") if simulator else "",
+                         step_views=indent(view_lines(spec, ARENA), 4),
+                         reset_views=indent(view_lines(spec, _RESET_READS), 4),
+                         limits=indent(read_limits(target.env_cls.Params), 4), cache="False" if simulator else "True")
     return text + "\n\ndef _host(array):\n    return array._ary\n" if simulator else text
+
+
+def arena_spec(env) -> tuple:
+    """What the kernels' code depends on in the arena of a BatchedEnv, on either device: each
+    array's name, dtype and number of axes."""
+    return spec_of({key: getattr(env, attr) for key, attr in zip(ARENA, ATTRIBUTES)})
 
 
 def load_cuda_driver(env):
     """The module of CUDA kernels (step_kernel, reset_kernel) for a BatchedEnv (its class's
     scalar functions live in the class's module)."""
+    spec = arena_spec(env)
     target = DriverTarget.of(env)._replace(discrete=False)  # device actions are not checked
-    if target not in _LOADED:
+    if (target, spec) not in _LOADED:
         from numba import config
 
         kind = "sim" if config.ENABLE_CUDASIM else "cuda"
         name = f"numbarl_{kind}_driver_{target.env_cls.__module__.replace('.', '_')}"
-        _LOADED[target] = load_generated(source(target), name, target.env_cls.Params)
-    return _LOADED[target]
+        _LOADED[target, spec] = load_generated(source(target, spec), name, target.env_cls.Params)
+    return _LOADED[target, spec]
 
 
 def cuda_available() -> bool:
@@ -100,14 +123,47 @@ def cuda_available() -> bool:
     return cuda.is_available()
 
 
+def _on_device(array) -> bool:
+    """numba's device arrays (the simulator's have no array interface) and any CUDA array."""
+    return hasattr(array, "__cuda_array_interface__") or hasattr(array, "copy_to_host")
+
+
 class CudaDriver:
-    """The CPU driver's interface over device arrays (reset_all and step_all with the CPU
-    driver's arguments, less the action count: device actions are not checked), with the launch
-    configuration worked out once."""
+    """A BatchedEnv's step and reset on the GPU, over an arena holding the env's arrays (their
+    values copied in from its host arrays); `attributes` maps each of ATTRIBUTES to its view in the
+    arena, for the env to keep in place of the host array. The launch configuration is worked out
+    once, and checked against the device's limits."""
 
     def __init__(self, env):
+        from numba import cuda
+
         kernels = load_cuda_driver(env)
-        num_envs = env.num_envs
-        blocks = (num_envs + THREADS - 1) // THREADS
-        self.step_all = kernels.step_kernel[blocks, THREADS]
-        self.reset_all = kernels.reset_kernel[blocks, THREADS]
+        self._arena = Arena({key: getattr(env, attr) for key, attr in zip(ARENA, ATTRIBUTES)})
+        self.attributes = {attr: self._arena.views[key] for key, attr in zip(ARENA, ATTRIBUTES)}
+        self._step = grid_stride(kernels.step_kernel, env.num_envs)
+        self._reset = grid_stride(kernels.reset_kernel, env.num_envs)
+        # Made once: a step with host actions, and a reset, allocate nothing.
+        self._actions = cuda.device_array(env._action_shape, env._action_dtype)
+        self._everywhere, self._nowhere, self._mask = (cuda.to_device(np.full(env.num_envs, value))
+                                                       for value in (True, False, False))
+
+    def step(self, actions):
+        """One step of every sub-env; `actions` on the device, or checked host actions."""
+        if not _on_device(actions):
+            self._actions.copy_to_device(actions)
+            actions = self._actions
+        self._step(actions, self._arena.device)
+
+    def reset(self, mask=None):
+        """Reset the sub-envs where `mask` (a device or host array; None: all) is True, and write
+        every sub-env's observation."""
+        if mask is None:
+            mask = self._everywhere
+        elif not _on_device(mask):
+            self._mask.copy_to_device(np.ascontiguousarray(mask, np.bool_))
+            mask = self._mask
+        self._reset(self._arena.device, mask)
+
+    def observe(self):
+        """Write every sub-env's observation from its state."""
+        self._reset(self._arena.device, self._nowhere)

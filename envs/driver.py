@@ -47,7 +47,7 @@ def indent(body: str, spaces: int) -> str:
 
 
 # What one step does to sub-env i, written once per auto-reset mode (envs/autoreset.py): the CPU
-# drivers run it in a (p)range loop, the CUDA kernel in one thread per sub-env
+# drivers run it in a (p)range loop, the CUDA kernel in a grid-stride loop over sub-envs
 # (envs/cuda_driver.py). Every output the env hands out in that mode is written for every sub-env,
 # so the env can hand the driver fresh arrays to fill instead of copying its own.
 _ADVANCE = '''\

@@ -141,7 +141,8 @@ def driver_source(env, device: str | None = None, autoreset_mode=None) -> str:
     if device not in (None, "cpu", "cuda"):
         raise ValueError(f"driver_source: unknown device {device!r}; valid: cpu, cuda")
     if device == "cuda":
-        return cuda_driver.source(target._replace(discrete=False))
+        instance = cls if isinstance(cls, BatchedEnv) else cls(num_envs=1, autoreset_mode=target.mode)
+        return cuda_driver.source(target._replace(discrete=False), cuda_driver.arena_spec(instance))
     return driver.source(target)
 
 

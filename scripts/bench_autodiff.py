@@ -37,10 +37,10 @@ def make_batch(batch, seed=0):
     )
 
 
-def numbarl_update_fn(data, device="cpu"):
+def numbarl_update_fn(data, device="cpu", hidden=64):
     ad.manual_seed(0)
-    actor = ad.nn.MLP([4, 64, 64, 2], "tanh", output_gain=0.01, device=device)
-    critic = ad.nn.MLP([4, 64, 64, 1], "tanh", output_gain=1.0, device=device)
+    actor = ad.nn.MLP([4, hidden, hidden, 2], "tanh", output_gain=0.01, device=device)
+    critic = ad.nn.MLP([4, hidden, hidden, 1], "tanh", output_gain=1.0, device=device)
     params = actor.parameters() + critic.parameters()
     opt = ad.optim.Adam(params, lr=LR, eps=1e-5)
     obs = ad.tensor(data["obs"], device=device)

@@ -1,6 +1,7 @@
 """GPU benchmarks, in one call on a machine with an NVIDIA GPU (refuses to run without one).
 
-    python scripts/bench_gpu.py [--sizes 12 14 16 18 20 22] [--steps 200]
+    python scripts/bench_gpu.py [--sizes 12 14 16 18 20 22] [--steps 200] [--no-training]
+    NUMBA_ENABLE_CUDASIM=1 python scripts/bench_gpu.py --tiny   # checks the script, not speed
 
 Env stepping: numbarl's CartPole and Pendulum CUDA kernels (envs.make(..., device="cuda")) with
 actions already on the device, steps per second at N = 2^12 ... 2^22 sub-envs, against the
@@ -15,6 +16,9 @@ process, at batch 4,096 and 65,536, synchronised after every update.
 
 Training: `python -m rl.train ppo CartPole --device cuda --num-envs 4096` as a fresh process, its
 wall time, final evaluation and the last SPS it logged.
+
+--tiny runs every part at a few sub-envs (the PPO networks 4-2-2) and leaves the training out, so
+that numba's simulator can check the script; peers that do not import are left out.
 """
 
 from __future__ import annotations
@@ -40,13 +44,14 @@ def copy_bandwidth(cuda, nbytes=1 << 30, repeats=20):
 
 
 def bytes_per_step(env):
-    """What one sub-env's step moves: state in and out, RNG word in and out, action, observation,
-    reward, terminated, truncated and done flags, step counter in and out, episode return and
-    length in and out (final observation and totals are written only when an episode ends)."""
+    """What one sub-env's step moves (same-step auto-reset, no episode ending): state in and out,
+    RNG word in and out, action, observation and final observation (the kernel writes both every
+    step), reward, terminated, truncated and done flags, step counter in and out, episode return
+    in and out, and the finished episode's return and length (written as 0)."""
     state = env.state_size * 4 * 2
     action = 8 if env._discrete else 4 * int(np.prod(env.single_action_space.shape))
     obs = 4 * int(np.prod(env.single_observation_space.shape))
-    return state + 8 * 2 + action + obs + 8 + 3 + 8 * 2 + (8 + 8) * 2
+    return state + 8 * 2 + action + 2 * obs + 8 + 3 + 8 * 2 + 8 * 2 + 8 + 8
 
 
 def bench_numbarl(cuda, name, n, steps):
@@ -89,27 +94,35 @@ def bench_gymnax(n, steps):
     return n * steps / (time.perf_counter() - start)
 
 
-def bench_update(cuda, batches, repeats):
-    import torch
-
+def bench_update(cuda, batches, repeats, hidden=64):
+    try:
+        import torch
+    except ImportError:
+        torch = None
     sys.path.insert(0, __file__.rsplit("/", 1)[0])
     from bench_autodiff import make_batch, median_us, numbarl_update_fn, torch_update_fn
 
     print(f"{'PPO update':<10} {'batch':>9} {'numbarl us':>12} {'torch us':>12} {'ratio':>7}")
     for batch in batches:
         data = make_batch(batch)
-        ours, theirs = numbarl_update_fn(data, "cuda"), torch_update_fn(data, "cuda")
+        ours = numbarl_update_fn(data, "cuda", hidden)
 
         def ours_synced():
             ours()
             cuda.synchronize()
 
-        def theirs_synced():
-            theirs()
-            torch.cuda.synchronize()
+        fns = [ours_synced]
+        if torch is not None and torch.cuda.is_available() and hidden == 64:
+            theirs = torch_update_fn(data, "cuda")
 
-        a, b = median_us([ours_synced, theirs_synced], repeats)
-        print(f"{'':<10} {batch:>9} {a:>12.0f} {b:>12.0f} {a / b:>6.2f}x", flush=True)
+            def theirs_synced():
+                theirs()
+                torch.cuda.synchronize()
+
+            fns.append(theirs_synced)
+        times = median_us(fns, repeats, warmup=min(20, repeats), block=min(25, repeats))
+        peer = f"{times[1]:>12.0f} {times[0] / times[1]:>6.2f}x" if len(times) > 1 else f"{'-':>12} {'-':>7}"
+        print(f"{'':<10} {batch:>9} {times[0]:>12.0f} {peer}", flush=True)
 
 
 def bench_training(num_envs):
@@ -135,15 +148,19 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[4096, 65536])
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--num-envs", type=int, default=4096, help="sub-envs of the training run")
+    parser.add_argument("--no-training", action="store_true", help="leave the training run out")
+    parser.add_argument("--tiny", action="store_true", help="simulator sizes, no training: checks the script")
     args = parser.parse_args()
     from numba import config, cuda
 
-    if config.ENABLE_CUDASIM or not cuda.is_available():
+    if args.tiny:
+        args.sizes, args.steps, args.batches, args.repeats, args.no_training = [3], 3, [4], 2, True
+    if not cuda.is_available() or (config.ENABLE_CUDASIM and not args.tiny):
         sys.exit("error: bench_gpu.py measures a real GPU and this machine has none (or the simulator is on); "
-                 "run it where numba.cuda.is_available() is true")
-    device = cuda.get_current_device()
-    bandwidth = copy_bandwidth(cuda)
-    print(f"{device.name.decode() if isinstance(device.name, bytes) else device.name}; "
+                 "run it where numba.cuda.is_available() is true, or under the simulator with --tiny")
+    name = getattr(cuda.get_current_device(), "name", "numba's CUDA simulator")
+    bandwidth = copy_bandwidth(cuda, nbytes=1 << 12 if args.tiny else 1 << 30, repeats=2 if args.tiny else 20)
+    print(f"{name.decode() if isinstance(name, bytes) else name}; "
           f"device copy bandwidth {bandwidth / 1e9:.0f} GB/s")
     print(f"{'env':<10} {'N':>9} {'steps/s':>12} {'limit':>12} {'of limit':>9} {'gymnax':>12} {'ratio':>7}")
     for name in ("CartPole", "Pendulum"):
@@ -151,11 +168,12 @@ def main():
             n = 1 << k
             sps, nbytes = bench_numbarl(cuda, name, n, args.steps)
             limit = bandwidth / nbytes
-            peer = bench_gymnax(n, args.steps) if name == "CartPole" else None
+            peer = bench_gymnax(n, args.steps) if name == "CartPole" and not args.tiny else None
             peer_text = f"{peer:>12.3g} {sps / peer:>6.1f}x" if peer else f"{'-':>12} {'-':>7}"
             print(f"{name:<10} {n:>9} {sps:>12.3g} {limit:>12.3g} {sps / limit:>8.0%} {peer_text}", flush=True)
-    bench_update(cuda, args.batches, args.repeats)
-    bench_training(args.num_envs)
+    bench_update(cuda, args.batches, args.repeats, hidden=2 if args.tiny else 64)
+    if not args.no_training:
+        bench_training(args.num_envs)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ from __future__ import annotations
 import numpy as np
 from numba import config, cuda
 
+from numbarl import launch
+from numbarl.launch import grid_stride as _launch
+
 from . import Backend
 from . import cuda_kernels as K
-from . import launch
 from .codes import ACT_NONE, ACTIVATIONS, REDUCE_MAX, REDUCE_SUM, REDUCE_SUMSQ, adam_scalars
-from .launch import grid_stride as _launch
 
 _SIM = bool(config.ENABLE_CUDASIM)
 RNG_STATES = 4096 if not _SIM else 8

@@ -6,7 +6,7 @@ import pytest
 
 import autodiff as ad
 from algos.gae import compute_gae, gae_numpy
-from autodiff.backend import launch
+from numbarl import launch
 
 
 @pytest.mark.parametrize("capped", [False, True])

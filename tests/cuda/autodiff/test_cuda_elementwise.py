@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from autodiff.backend import cuda_kernels as K
-from autodiff.backend import get_backend, launch
+from autodiff.backend import get_backend
+from numbarl import launch
 
 GPU = get_backend("cuda")
 

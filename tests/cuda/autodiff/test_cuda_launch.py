@@ -1,35 +1,15 @@
-"""autodiff/backend/launch.py under the simulator (or a GPU): every launch configuration is checked
-against the device's limits, and the matmul, whose rows lie on grid y (65,535 blocks at most),
-strides past that limit. MAX_GRID is lowered here so the stride runs at simulator sizes."""
+"""The matmul's launches under the simulator (or a GPU): its rows lie on grid y (65,535 blocks at
+most), and it strides past that limit. numbarl/launch.py's MAX_GRID is lowered here so the stride
+runs at simulator sizes (what configure refuses: tests/cuda/numbarl/test_launch.py)."""
 
 import numpy as np
 import pytest
 
 from autodiff.backend import cuda_kernels as K
-from autodiff.backend import get_backend, launch
+from autodiff.backend import get_backend
+from numbarl import launch
 
 CPU, GPU = get_backend("cpu"), get_backend("cuda")
-
-
-@pytest.mark.parametrize("grid, block, message", [
-    ((2**31, 1, 1), 16, "grid axis x has 2,147,483,648 blocks, outside the device's 1..2,147,483,647"),
-    ((1, 65_536), 16, "grid axis y has 65,536 blocks, outside the device's 1..65,535"),
-    ((1, 1, 65_536), 16, "grid axis z has 65,536 blocks"),
-    (0, 16, "grid axis x has 0 blocks"),
-    (1, (32, 33), r"a block of \(32, 33\) is 1056 threads; valid: 1..1024"),
-    (1, 0, "is 0 threads"),
-    ((1, 1, 1, 1), 16, "at most 3 axes"),
-])
-def test_a_configuration_beyond_the_device_limits_is_refused_by_name(grid, block, message):
-    with pytest.raises(ValueError, match="^fill_kernel: .*" + message):
-        launch.configure(K.fill_kernel, grid, block)
-
-
-def test_a_configuration_at_the_limits_is_accepted_and_runs():
-    launch.configure(K.fill_kernel, (2**31 - 1, 65_535, 65_535), (8, 8, 16))  # configured, not launched
-    out = GPU.zeros((5,), np.float32)
-    launch.configure(K.fill_kernel, 1, 5)(out, 2.5)
-    np.testing.assert_array_equal(GPU.to_numpy(out), np.full(5, 2.5, np.float32))
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ hundred elements) run on several blocks and each thread strides over several ele
 import numpy as np
 import pytest
 
-from autodiff.backend import get_backend, launch
+from autodiff.backend import get_backend
+from numbarl import launch
 
 CPU, GPU = get_backend("cpu"), get_backend("cuda")
 

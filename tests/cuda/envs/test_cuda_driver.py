@@ -128,3 +128,18 @@ def test_disabled_on_the_gpu_leaves_an_ended_sub_env_as_it_ended():
     assert truncated.copy_to_host().all() and not terminated.copy_to_host().any()
     assert not reward.copy_to_host().any() and not info["_episode"].copy_to_host().any()
     np.testing.assert_array_equal(gpu.get_state()["state"], state["state"])
+
+
+def test_the_kernels_stride_over_sub_envs_past_the_grid_cap(rng, monkeypatch):
+    """numbarl/launch.py caps the grid; with 2 blocks of 4 threads each thread steps 3 of the 24
+    sub-envs (the simulator's own cap strides too; on a GPU only this test does)."""
+    from numbarl import launch
+
+    monkeypatch.setattr(launch, "MAX_BLOCKS", 2)
+    monkeypatch.setattr(launch, "THREADS", 4)
+    gpu = envs.make("CartPole", num_envs=24, device="cuda", seed=2, max_episode_steps=5)
+    cpu = envs.make("CartPole", num_envs=24, device="cpu", seed=2, max_episode_steps=5)
+    np.testing.assert_allclose(gpu.reset(seed=1)[0].copy_to_host(), cpu.reset(seed=1)[0], rtol=1e-6)
+    for _ in range(6):  # past the time limit: every sub-env resets once
+        step_both(gpu, cpu, random_actions(cpu, rng))
+    np.testing.assert_array_equal(gpu.get_state()["t"], cpu.get_state()["t"])

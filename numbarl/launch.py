@@ -1,5 +1,6 @@
-"""Launch configurations for every CUDA kernel (the backend's, and the few outside it such as
-algos/gae_cuda.py), each checked against the device's limits before the launch.
+"""Launch configurations for every CUDA kernel in numbarl (autodiff's backend, algos/gae_cuda.py,
+the env drivers of envs/cuda_driver.py), each checked against the device's limits before the
+launch. It lives below autodiff and envs because both launch kernels and neither imports the other.
 
 The simulator checks no grid limits, so a configuration a GPU refuses would pass every simulator
 test and fail on the first large run; `configure` makes the simulator refuse it too.

@@ -1,11 +1,12 @@
-"""autodiff/backend/launch.py: every CUDA launch in autodiff and algos goes through
-`launch.configure`, the one place that checks a grid against the device's limits (what it refuses,
-and the strided kernels under a lowered limit: tests/cuda/autodiff/test_cuda_launch.py)."""
+"""numbarl/launch.py: every CUDA launch in autodiff, algos and envs goes through
+`launch.configure`, the one place that checks a grid against the device's limits (what it refuses:
+tests/cuda/numbarl/test_launch.py; the strided kernels under a lowered limit:
+tests/cuda/autodiff/test_cuda_launch.py, tests/cuda/algos/test_gae.py and tests/cuda/envs)."""
 
 import ast
 import os
 
-from autodiff.backend import launch
+from numbarl import launch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -25,12 +26,12 @@ def _direct_launches(path):
 
 
 def test_no_kernel_is_launched_around_the_launcher():
-    files = [os.path.join(folder, f) for package in ("autodiff", "algos")
+    files = [os.path.join(folder, f) for package in ("autodiff", "algos", "envs")
              for folder, _, names in os.walk(os.path.join(ROOT, package)) for f in names if f.endswith(".py")]
     files = [f for f in files if os.path.abspath(f) != os.path.abspath(launch.__file__)]
-    assert len(files) > 20
+    assert len(files) > 40
     direct = [hit for f in files for hit in _direct_launches(f)]
-    assert not direct, "launch these through autodiff.backend.launch.configure:\n" + "\n".join(direct)
+    assert not direct, "launch these through numbarl.launch.configure:\n" + "\n".join(direct)
 
 
 def test_the_scan_finds_a_direct_launch(tmp_path):

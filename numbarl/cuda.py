@@ -1,5 +1,6 @@
 """Whether device="cuda" can run here and, where it cannot, what is missing, in one sentence that
-envs and autodiff both give (neither imports the other)."""
+envs and autodiff both give (neither imports the other). Asking also puts numbarl's GPU memory
+pool in place before either creates the CUDA context."""
 
 from __future__ import annotations
 

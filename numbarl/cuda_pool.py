@@ -23,7 +23,8 @@ import weakref
 
 from numba import cuda
 from numba.cuda.core import config
-from numba.cuda.cudadrv.driver import AutoFreePointer, CudaAPIError, binding
+from numba.cuda.cudadrv.driver import (AutoFreePointer, CudaAPIError, GetIpcHandleMixin, HostOnlyCUDAMemoryManager,
+                                       MemoryInfo, binding, set_memory_manager)
 from numba.cuda.cudadrv.driver import driver as cuda_driver
 
 MIN_BLOCK = 512  # bytes
@@ -35,10 +36,10 @@ def size_class(nbytes: int) -> int:
 
     Why these classes: the pool must stop growing after warm-up even where sizes vary from step to
     step (the last minibatch, recurrent PPO's sequence lengths), so there must be few classes: four
-    per doubling. A block wastes under a quarter of itself, where powers of two would waste up to
-    half (a rollout of 6-float observations at 2^22 sub-envs: 12 GiB, not 16). Every tiny array
+    per doubling. Rounding wastes under a fifth of a block, where powers of two waste up to half
+    (128 steps of 6-float observations at 2^22 sub-envs: 12 GiB, not 16). Every tiny array
     (scalars, flags, small biases), the most frequent kind, shares the 512-byte class: a few hundred
-    bytes wasted each, and the alignment cuMemAlloc gives anyway is 256."""
+    bytes wasted each, where the driver aligns every allocation to 256 bytes anyway."""
     if nbytes <= MIN_BLOCK:
         return MIN_BLOCK
     quarter = 1 << ((nbytes - 1).bit_length() - 3)
@@ -58,7 +59,7 @@ class NumbaDriver:
         return cuda_driver.cuMemGetInfo()  # (free, total) bytes
 
 
-class CachingMemoryManager(cuda.GetIpcHandleMixin, cuda.HostOnlyCUDAMemoryManager):
+class CachingMemoryManager(GetIpcHandleMixin, HostOnlyCUDAMemoryManager):
     """numba's device memory for one context, through per-size-class free lists.
 
     `memalloc` hands out a free block of the request's class, or else takes a new one from the
@@ -153,7 +154,7 @@ class CachingMemoryManager(cuda.GetIpcHandleMixin, cuda.HostOnlyCUDAMemoryManage
         """The driver's (free, total), with the pool's free blocks counted as free: the pool gives
         them back before an allocation would fail."""
         free, total = self._driver.memory_info()
-        return cuda.MemoryInfo(free=free + self.stats()["cached_bytes"], total=total)
+        return MemoryInfo(free=free + self.stats()["cached_bytes"], total=total)
 
     def stats(self) -> dict:
         cached = sum(cls * len(addresses) for cls, addresses in self._free.items())
@@ -168,7 +169,7 @@ def install() -> bool:
     NUMBA_CUDA_MEMORY_MANAGER (RMM's, say)."""
     if os.environ.get("NUMBARL_CUDA_POOL", "1") == "0" or config.CUDA_MEMORY_MANAGER != "default":
         return False
-    cuda.set_memory_manager(CachingMemoryManager)
+    set_memory_manager(CachingMemoryManager)
     return True
 
 

@@ -116,11 +116,9 @@ def load_cuda_driver(env):
 
 def cuda_available() -> bool:
     """Whether numba can launch CUDA kernels here (a GPU, or the simulator)."""
-    try:
-        from numba import cuda
-    except ImportError:
-        return False
-    return cuda.is_available()
+    from numbarl.cuda import available  # on a GPU it also installs numbarl's caching allocator
+
+    return available()
 
 
 def _on_device(array) -> bool:

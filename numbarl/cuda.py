@@ -1,9 +1,27 @@
 """Whether device="cuda" can run here and, where it cannot, what is missing, in one sentence that
-envs and autodiff both give (neither imports the other)."""
+envs and autodiff both give (neither imports the other). Asking also puts numbarl's GPU memory
+pool in place before either creates the CUDA context."""
 
 from __future__ import annotations
 
 import importlib.util
+
+
+def available() -> bool:
+    """Whether CUDA kernels can run here (a GPU, or numba's simulator). Envs and autodiff both ask
+    this before their first CUDA call, so on a GPU it also puts numbarl's caching allocator
+    (numbarl/cuda_pool.py) in place, which must come before numba creates the CUDA context."""
+    try:
+        from numba import config, cuda
+    except ImportError:
+        return False
+    if not cuda.is_available():  # initialises the driver, creates no context
+        return False
+    if not config.ENABLE_CUDASIM:  # the simulator's arrays are numpy arrays: it has no memory manager
+        from .cuda_pool import install
+
+        install()
+    return True
 
 
 def unavailable() -> str | None:

@@ -126,8 +126,6 @@ def get_backend(device: str) -> Backend:
 
 
 def _cuda_available() -> bool:
-    try:
-        from numba import cuda
-    except ImportError:
-        return False
-    return cuda.is_available()
+    from numbarl.cuda import available  # on a GPU it also installs numbarl's caching allocator
+
+    return available()

@@ -232,25 +232,63 @@ def iqm(sorted_means):
     return sum(middle) / len(middle)
 
 
-def test_ppo_population_solves_cartpole_with_default_settings(tmp_path):
+# The learning runs, by test name. Each is a one-thread process (rl/__init__.py), so the first
+# learning test starts every selected one at once and each test then waits for its own: on two
+# cores the suite waits about half as long, and each run trains as it would alone.
+LEARNING = {
+    "test_ppo_population_solves_cartpole_with_default_settings": ("ppo", "CartPole", "--num-seeds", "8"),
+    "test_dqn_population_solves_cartpole_with_default_settings": ("dqn", "CartPole", "--num-seeds", "8"),
+    "test_recurrent_ppo_population_solves_partially_observed_envs_with_default_settings[CartPoleNoVel-475]":
+        ("rppo", "CartPoleNoVel", "--num-seeds", "4"),
+    "test_recurrent_ppo_population_solves_partially_observed_envs_with_default_settings[MemoryCue-0.95]":
+        ("rppo", "MemoryCue", "--num-seeds", "4"),
+}
+
+
+@pytest.fixture(scope="module")
+def learning(request, tmp_path_factory):
+    """learning(name) -> the finished run of LEARNING[name] (as subprocess.run returns it)."""
+    root, started = tmp_path_factory.mktemp("learning"), {}
+    for i, name in enumerate(item.name for item in request.session.items if item.name in LEARNING):
+        cwd = root / str(i)
+        cwd.mkdir()
+        out, err = open(cwd / "stdout", "w"), open(cwd / "stderr", "w")  # files: a full pipe would stall a run
+        started[name] = (subprocess.Popen([sys.executable, "-m", "rl.train", *LEARNING[name]], cwd=cwd, env=ENV,
+                                          stdout=out, stderr=err), cwd, out, err)
+
+    def finished(name):
+        process, cwd, out, err = started[name]
+        process.wait(timeout=1200)
+        out.close()
+        err.close()
+        return subprocess.CompletedProcess(process.args, process.returncode, (cwd / "stdout").read_text(),
+                                           (cwd / "stderr").read_text())
+
+    yield finished
+    for process, *_ in started.values():
+        process.kill()
+
+
+def test_ppo_population_solves_cartpole_with_default_settings(learning, request):
     """A fraction of seeds, never one seed's outcome: bits differ between machines' BLAS kernels
     (shared/NUMBA-NOTES.md). Measured over seeds 1-32 (rl/defaults.py): 31/32 solved under
     OpenBLAS's Haswell kernels and under SkylakeX's; seeds 1-8: 7/8 under each."""
-    means = population_means(cli("ppo", "CartPole", "--num-seeds", "8", cwd=tmp_path), 8)
+    means = population_means(learning(request.node.name), 8)
     assert sum(m >= 475 for m in means) >= 6 and iqm(means) >= 450, means
 
 
-def test_dqn_population_solves_cartpole_with_default_settings(tmp_path):
+def test_dqn_population_solves_cartpole_with_default_settings(learning, request):
     """Eight DQN agents in one population run with the defaults. Measured (rl/defaults.py): 59/64
     seeds solved under OpenBLAS's Haswell kernels, 29/32 under Sandybridge's; seeds 1-8: 8/8
     under each."""
-    means = population_means(cli("dqn", "CartPole", "--num-seeds", "8", cwd=tmp_path), 8)
+    means = population_means(learning(request.node.name), 8)
     assert sum(m >= 475 for m in means) >= 6 and iqm(means) >= 450, means
 
 
 @pytest.mark.parametrize("env_id, solved", [("CartPoleNoVel", 475), ("MemoryCue", 0.95)])
-def test_recurrent_ppo_population_solves_partially_observed_envs_with_default_settings(env_id, solved, tmp_path):
+def test_recurrent_ppo_population_solves_partially_observed_envs_with_default_settings(env_id, solved, learning,
+                                                                                        request):
     """Measured over seeds 1-32 (rl/defaults.py): CartPoleNoVel solved by 29/32 under Haswell's
     kernels and SkylakeX's, seeds 1-4 by 4/4 under each."""
-    means = population_means(cli("rppo", env_id, "--num-seeds", "4", cwd=tmp_path), 4)
+    means = population_means(learning(request.node.name), 4)
     assert sum(m >= solved for m in means) >= 3, means

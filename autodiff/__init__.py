@@ -19,6 +19,7 @@ from .functional import (cat, clamp, gather, linear, log_softmax, logsumexp, mat
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import AxisError
 from .serialization import load, save
+from .backend.threads import get_num_threads, set_num_threads
 from . import distributions, nn, optim
 
 float32 = "float32"
@@ -31,5 +32,5 @@ __all__ = [
     "InPlaceError", "AxisError", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
     "cat", "stack", "where", "clamp", "gather", "linear", "matmul", "maximum", "minimum",
     "logsumexp", "softmax", "log_softmax", "softplus", "mse_loss", "smooth_l1_loss",
-    "save", "load", "nn", "optim", "distributions", "float32", "float64",
+    "save", "load", "get_num_threads", "set_num_threads", "nn", "optim", "distributions", "float32", "float64",
 ]

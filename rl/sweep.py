@@ -122,12 +122,15 @@ def decode(config: dict) -> dict:
 
 
 # -- a trial: one rl.train run per env, reporting to Tune -----------------------------------------------
-def trial(config, *, algo, envs, fixed, eval_episodes, targets, checkpoint_secs):
+def trial(config, *, algo, envs, fixed, eval_episodes, targets, checkpoint_secs, cpus=1):
     """The Tune function trainable. `fixed` are settings given on the command line (or the
-    config file), `config` the sampled ones; a run directory per env in the trial's directory."""
+    config file), `config` the sampled ones; a run directory per env in the trial's directory.
+    A population trial's stacked operations use the `cpus` it reserved, no more."""
     from ray import tune
 
-    from autodiff import save
+    from autodiff import save, set_num_threads
+
+    set_num_threads(max(1, int(cpus)))
 
     from . import train
 
@@ -384,7 +387,8 @@ def sweep(algo, module, envs, fixed, spaces, options, given, out=None):
                               reduction_factor=2) if options["scheduler"] == "asha" else None
     trainable = tune.with_resources(
         tune.with_parameters(trial, algo=algo, envs=envs, fixed=fixed, eval_episodes=options["eval_episodes"],
-                             targets=targets, checkpoint_secs=options["checkpoint_secs"]),
+                             targets=targets, checkpoint_secs=options["checkpoint_secs"],
+                             cpus=options["cpus_per_trial"]),
         {"cpu": options["cpus_per_trial"]})
     tuner = tune.Tuner(
         trainable,

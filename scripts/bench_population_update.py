@@ -7,7 +7,8 @@ minibatch of 1,024 transitions per agent, the clipped surrogate with advantages 
 agent, the value loss, the approximate KL and clip fraction, then each agent's gradient clipped
 to norm 0.5 and an Adam step. The floor does all of it too, on stacked (K, ...) arrays with
 numpy's stacked matmul, gradients written straight into one flat (K, P) buffer as ours are.
-Every side runs on one thread.
+numpy and BLAS run on one thread; numbarl runs on one, then on every core (its threads split a
+stack of models' products and elementwise passes by model).
 
     python scripts/bench_population_update.py [--k 1 4 16 64] [--batch 1024] [--repeats 400]
 """
@@ -149,13 +150,26 @@ def main():
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=400)
     args = parser.parse_args()
+    cores = ad.get_num_threads()
     print(f"numpy {np.__version__}; PPO minibatch step, actor and critic 4-64-64 tanh, {args.batch} transitions "
-          f"per agent; median of {args.repeats} steps, one thread")
-    print(f"{'K':>4} {'numbarl us':>11} {'per agent':>10} {'numpy floor us':>15} {'ratio':>7}")
+          f"per agent; median of {args.repeats} steps; numpy and BLAS on one thread, numbarl on one and on "
+          f"{cores} (ad.set_num_threads)")
+    print(f"{'K':>4} {'numbarl us':>11} {'per agent':>10} {'numpy floor us':>15} {'ratio':>7} "
+          f"{f'{cores} threads us':>15} {'ratio':>7}")
     for k in args.k:
         data = make_batch(k, args.batch)
-        ours, floor = median_us([numbarl_update_fn(data, k), numpy_update_fn(data, k)], args.repeats)
-        print(f"{k:>4} {ours:>11.0f} {ours / k:>10.0f} {floor:>15.0f} {ours / floor:>6.2f}x", flush=True)
+        one, many = numbarl_update_fn(data, k), numbarl_update_fn(data, k)
+        ours, floor, threaded = median_us([on_threads(1, one), numpy_update_fn(data, k), on_threads(cores, many)],
+                                          args.repeats)
+        print(f"{k:>4} {ours:>11.0f} {ours / k:>10.0f} {floor:>15.0f} {ours / floor:>6.2f}x {threaded:>15.0f} "
+              f"{threaded / floor:>6.2f}x", flush=True)
+
+
+def on_threads(n, fn):
+    def run():
+        ad.set_num_threads(n)
+        return fn()
+    return run
 
 
 if __name__ == "__main__":

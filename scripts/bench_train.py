@@ -13,8 +13,13 @@ With --populations, K seeds are trained three ways: as one numbarl population (`
 as K sequential numbarl runs and as K sequential SB3 runs; for PPO CartPole also as our script of
 PureJaxRL's recipe (scripts/purejaxrl_ppo.py: jit of vmap over K seeds, with numbarl's settings).
 It prints the time per agent and the ratios. --sample S times S of the K sequential runs and
-scales their sum to K (marked "~"). Every process runs on one thread (OPENBLAS/OMP/MKL and
-torch), so the figures compare the work each way does on one core.
+scales their sum to K (marked "~").
+
+BLAS runs on one thread everywhere. --threads N (default: every core) is what each side may use
+beyond it: numbarl's NUMBARL_NUM_THREADS (a population's stacked operations split by agent), SB3's
+torch.set_num_threads, and XLA's CPU thread pool for the PureJaxRL recipe (one thread with
+--threads 1, its default of every core otherwise). --threads 1 compares the work each way does on
+one core.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ import time
 
 # RL-Zoo's tuned hyperparameters (rl-baselines3-zoo, hyperparams/ppo.yml, ppo_lstm.yml and dqn.yml).
 SB3_SCRIPT = r"""
+import os
 import sys
 import numpy as np
 import torch
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -183,12 +189,17 @@ def main():
     parser.add_argument("--k", type=int, nargs="+", default=[1, 4, 16], help="population sizes (with --populations)")
     parser.add_argument("--sample", type=int, default=0,
                         help="time this many of the K sequential runs and scale to K (0: all K)")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                        help="threads each side may use beside one-thread BLAS (default: every core)")
     args = parser.parse_args()
-    one_thread = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    limits = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                  "NUMBARL_NUM_THREADS": str(args.threads), "BENCH_THREADS": str(args.threads)}
+    if args.threads == 1:
+        limits["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     if args.populations:
         args.only = args.only or ["ppo-CartPole", "dqn-CartPole"]
         with tempfile.TemporaryDirectory() as logdir:
-            populations(args, one_thread, logdir)
+            populations(args, limits, logdir)
         return
     args.only = args.only or sorted(CASES)
     print(f"{'case':<14} {'seed':>4} {'numbarl s':>10} {'eval':>8} {'SB3 s':>8} {'eval':>8} {'ratio':>7}")
@@ -197,11 +208,11 @@ def main():
             algo, ours_env, sb3_env, target = CASES[case]
             for seed in args.seeds:
                 ours_s, ours_eval = timed([sys.executable, "-m", "rl.train", algo, ours_env, "--seed", str(seed),
-                                           "--logdir", logdir], one_thread)
+                                           "--logdir", logdir], limits)
                 if args.no_sb3:
                     sb3_s, sb3_eval = float("nan"), float("nan")
                 else:
-                    sb3_s, sb3_eval = timed([sys.executable, "-c", SB3_SCRIPT, algo, sb3_env, str(seed)], one_thread)
+                    sb3_s, sb3_eval = timed([sys.executable, "-c", SB3_SCRIPT, algo, sb3_env, str(seed)], limits)
                 solved = "" if target is None else ("" if ours_eval >= target else " (not solved)")
                 print(f"{case:<14} {seed:>4} {ours_s:>10.1f} {ours_eval:>8.1f} {sb3_s:>8.1f} {sb3_eval:>8.1f} "
                       f"{ours_s / sb3_s:>6.2f}x{solved}", flush=True)

@@ -17,7 +17,8 @@ import autodiff as ad
 from algos import dqn, ppo, rppo
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+       "NUMBARL_NUM_THREADS": "1"}
 
 
 def cli(*argv, cwd, timeout=600):
@@ -232,9 +233,10 @@ def iqm(sorted_means):
     return sum(middle) / len(middle)
 
 
-# The learning runs, by test name. Each is a one-thread process (rl/__init__.py), so the first
-# learning test starts every selected one at once and each test then waits for its own: on two
-# cores the suite waits about half as long, and each run trains as it would alone.
+# The learning runs, by test name. Each is a one-thread process (BLAS: rl/__init__.py; a stack of
+# models' operations: NUMBARL_NUM_THREADS in ENV), so the first learning test starts every
+# selected one at once and each test then waits for its own: on two cores the suite waits about
+# half as long, and each run trains as it would alone.
 LEARNING = {
     "test_ppo_population_solves_cartpole_with_default_settings": ("ppo", "CartPole", "--num-seeds", "8"),
     "test_dqn_population_solves_cartpole_with_default_settings": ("dqn", "CartPole", "--num-seeds", "8"),

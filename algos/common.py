@@ -157,11 +157,11 @@ def bootstrap_truncated(reward, truncated, gamma, final_value, device_env):
 
 
 class EpisodeLog:
-    """Finished episodes' returns and lengths, for `log`. From a CPU env they are logged as they
-    finish; from a GPU env each step's totals and mask are written into rows of one device
-    array (grown as needed, so not allocated per step) and cross to the host at `flush()`, once
-    per iteration, so the rollout never waits for the host. `pending()` lets that copy be the
-    one that brings the iteration's other figures (`fetch`)."""
+    """Finished episodes' returns and lengths, for `log` (see `log_ended` for what is logged). From
+    a CPU env they are logged as they finish; from a GPU env each step's totals and mask are
+    written into rows of one device array (grown as needed, so not allocated per step) and cross
+    to the host at `flush()`, once per iteration, so the rollout never waits for the host.
+    `pending()` lets that copy be the one that brings the iteration's other figures (`fetch`)."""
 
     def __init__(self, env, log, per_agent=None):
         self.log, self.device, self.per_agent = log, on_device(env), per_agent
@@ -192,26 +192,59 @@ class EpisodeLog:
     def flush(self, rows=None):
         """Log the pending episodes; `rows` is pending() already on the host (fetch), or None to
         copy it here."""
+        if not self.steps:
+            return
         if rows is None:
             rows = fetch(self.pending())[0]
-        for step, (returns, lengths, mask) in zip(self.steps, rows if self.steps else ()):
-            log_episodes({"episode": {"r": returns, "l": lengths.astype(np.int64)}, "_episode": mask.astype(bool)},
-                         self.log, step, self.per_agent)
+        log_ended(self.log, self.steps, rows[:, 0], rows[:, 1], rows[:, 2] != 0, self.per_agent)
         self.steps.clear()
 
 
 def log_episodes(info, log, step, per_agent=None):
-    """Log the return and length of each episode that finished in this step; with `per_agent`
-    sub-envs per agent of a population, each under its agent (sub-env i is agent i // per_agent)."""
+    """Log the episodes that finished in this step (info from an env's step, see EpisodeLog.add)."""
     episode, mask = info["episode"], info.get("_episode")
-    returns, lengths = to_host(episode["r"]), to_host(episode["l"])
-    index = range(len(returns))
-    if mask is not None:
-        index = [int(i) for i in ad.arange(len(returns))[ad.tensor(to_host(mask))].tolist()]
-    for i in index:
-        agent = 0 if per_agent is None else i // per_agent
-        log("charts/episodic_return", float(returns[i]), step, agent)
-        log("charts/episodic_length", int(lengths[i]), step, agent)
+    returns, lengths = np.asarray(to_host(episode["r"])), np.asarray(to_host(episode["l"]))
+    mask = np.ones(len(returns), bool) if mask is None else np.asarray(to_host(mask), bool)
+    if not mask.any():  # most steps of a few sub-envs
+        return
+    log_ended(log, [step], returns[None], lengths[None], mask[None], per_agent)
+
+
+def log_ended(log, steps, returns, lengths, ended, per_agent=None):
+    """Log the episodes that ended at each of `steps`: row s of the (len(steps), num_envs) arrays
+    holds every sub-env's episode return and length at steps[s] and whether one ended there. With
+    `per_agent` sub-envs per agent of a population, sub-env i belongs to agent i // per_agent.
+
+    Per step and agent with episodes, one charts/episodic_return and one charts/episodic_length:
+    their means (for one episode, its own figures). With thousands of sub-envs hundreds end in a
+    step, and a scalar each cost a Python call and an event record apiece (~0.1 ms in
+    tensorboardX) for points TensorBoard draws on top of one another anyway; the sums are numpy's,
+    so the cost per step is that of the arrays plus a few calls per agent. A log that keeps a
+    window of recent episodes (rl.monitor's console, rl.sweep's scores) gets their returns too,
+    through `log.episodes(returns, step, agent)` before the scalars, so it still averages episodes,
+    not steps."""
+    step_of, env = np.nonzero(ended)  # by step, then sub-env: so by (step, agent) too
+    per_agent = ended.shape[1] if per_agent is None else per_agent
+    agents = -(-ended.shape[1] // per_agent)
+    group = step_of * agents + env // per_agent
+    bins = len(steps) * agents
+    counts = np.bincount(group, minlength=bins)
+    groups = np.flatnonzero(counts)  # the (step, agent)s with episodes
+    counts = counts[groups]
+    ended_returns = returns[step_of, env]
+    # bincount adds in order, so an agent's sums are those of its episodes alone: a population's
+    # agent k logs what the run with seed + k logs, bit for bit.
+    mean_return = np.bincount(group, ended_returns, bins)[groups] / counts
+    mean_length = np.bincount(group, lengths[step_of, env], bins)[groups] / counts
+    window = getattr(log, "episodes", None)
+    start = 0
+    for g, count, r, length in zip(groups.tolist(), counts.tolist(), mean_return.tolist(), mean_length.tolist()):
+        step, agent = steps[g // agents], g % agents
+        if window is not None:
+            window(ended_returns[start:start + count], step, agent)
+        start += count
+        log("charts/episodic_return", r, step, agent)
+        log("charts/episodic_length", length, step, agent)
 
 
 def log_histograms(log, update, step, model, actions):

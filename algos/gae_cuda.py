@@ -1,7 +1,8 @@
 """algos/gae.py's scan as a CUDA kernel: one thread per sub-env, walking its steps backwards.
 
 Imported only when a rollout lives on the GPU; the launch goes through numbarl/launch.py,
-which checks its grid against the device's limits.
+which checks its grid against the device's limits. cache=True: a process loads what an earlier
+one compiled (numba keys it on this file's timestamp; the simulator ignores the flag).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from numba import cuda
 from numbarl.launch import grid_stride
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gae_kernel(rewards, values, dones, next_value, gamma, lam, adv, steps, envs):
     """adv = gae_numpy(...) over flat (steps x envs) arrays. The launcher caps the grid, so each
     thread strides over sub-envs: past the cap they would otherwise be left unwritten."""

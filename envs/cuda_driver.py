@@ -31,6 +31,12 @@ ARENA = tuple(name.strip() for name in STEP_ARGS.split(","))[1:]
 ATTRIBUTES = ("_state", "_t", "_rng", "_ep_return", "_packed", "_obs", "_reward", "_terminated", "_truncated",
               "_final_obs", "_done", "_done_return", "_done_length")
 _RESET_READS = [name.strip() for name in RESET_ARGS.split(",")][:-1]  # all but the mask
+# The running and finished episodes' returns are float32 on the GPU, as the observations and the
+# rewards an algorithm takes from a GPU env are: a CartPole step then moves 119 bytes per sub-env
+# instead of 131 (scripts/bench_gpu.py, bytes_per_step). Integer rewards sum exactly up to 2^24
+# (CartPole's 500 and far beyond), others to float32's 7 digits. The CPU keeps float64, as
+# Gymnasium's RecordEpisodeStatistics does; get_state and set_state cast between the two.
+DEVICE_DTYPES = {"_ep_return": np.float32, "_done_return": np.float32}
 
 # The parameters are read once per thread, not once per sub-env.
 _TEMPLATE = HEADER + '''\
@@ -94,10 +100,20 @@ def source(target: DriverTarget, spec) -> str:
     return text + "\n\ndef _host(array):\n    return array._ary\n" if simulator else text
 
 
+def _arena_arrays(env) -> dict:
+    """The arrays of a BatchedEnv that the arena holds, by their names in the kernels: a GPU env's
+    own, or a CPU env's host arrays as the GPU keeps them (DEVICE_DTYPES)."""
+    arrays = {}
+    for key, attr in zip(ARENA, ATTRIBUTES):
+        a = getattr(env, attr)
+        arrays[key] = a if _on_device(a) or attr not in DEVICE_DTYPES else np.asarray(a, DEVICE_DTYPES[attr])
+    return arrays
+
+
 def arena_spec(env) -> tuple:
     """What the kernels' code depends on in the arena of a BatchedEnv, on either device: each
-    array's name, dtype and number of axes."""
-    return spec_of({key: getattr(env, attr) for key, attr in zip(ARENA, ATTRIBUTES)})
+    array's name, dtype (as on the GPU) and number of axes."""
+    return spec_of(_arena_arrays(env))
 
 
 def load_cuda_driver(env):
@@ -128,7 +144,7 @@ def _on_device(array) -> bool:
 
 class CudaDriver:
     """A BatchedEnv's step and reset on the GPU, over an arena holding the env's arrays (their
-    values copied in from its host arrays); `attributes` maps each of ATTRIBUTES to its view in the
+    values copied in from its host arrays, cast to DEVICE_DTYPES); `attributes` maps each of ATTRIBUTES to its view in the
     arena, for the env to keep in place of the host array. The launch configuration is worked out
     once, and checked against the device's limits."""
 
@@ -136,7 +152,7 @@ class CudaDriver:
         from numba import cuda
 
         kernels = load_cuda_driver(env)
-        self._arena = Arena({key: getattr(env, attr) for key, attr in zip(ARENA, ATTRIBUTES)})
+        self._arena = Arena(_arena_arrays(env))
         self.attributes = {attr: self._arena.views[key] for key, attr in zip(ARENA, ATTRIBUTES)}
         self._step = grid_stride(kernels.step_kernel, env.num_envs)
         self._reset = grid_stride(kernels.reset_kernel, env.num_envs)

@@ -21,9 +21,10 @@ def _duration(seconds: float) -> str:
 class Monitor:
     """The `log(tag, value, step, agent=0)` callback algorithms call: every scalar goes to
     TensorBoard (a population's agents each to their own run, `seed_<s>/`, so TensorBoard overlays
-    the seeds); the console shows steps, SPS over all agents, the recent mean episodic return (the
-    median and range of the agents' means for a population) and elapsed / remaining time, as a
-    live bar on a terminal and as a plain line every `every_secs` otherwise."""
+    the seeds); the console shows steps, SPS over all agents, the mean return of the last 100
+    episodes (`episodes`; the median and range of the agents' means for a population) and
+    elapsed / remaining time, as a live bar on a terminal and as a plain line every `every_secs`
+    otherwise."""
 
     def __init__(self, logdir, total_steps, start_step=0, stream=None, every_secs=5.0, seeds=None):
         import os
@@ -50,13 +51,18 @@ class Monitor:
 
     def __call__(self, tag, value, step, agent=0):
         self.writers[agent].add_scalar(tag, value, step)
-        if tag == "charts/episodic_return":
-            self.returns[agent].append(float(value))
         if step != self.step:
             self.step = step
             if self.warm is None:
                 self.warm = (time.perf_counter(), step)
             self.show()
+
+    def episodes(self, returns, step, agent=0):
+        """The returns of the episodes of `agent` that ended at `step` (a numpy array): the
+        console's recent mean is over the last 100 episodes. algos.common.log_ended calls it
+        beside the one charts/episodic_return scalar per step, their mean, that TensorBoard gets."""
+        window = self.returns[agent]
+        window.extend(returns[-window.maxlen:].tolist())
 
     def histogram(self, tag, values, step, agent=0):
         self.writers[agent].add_histogram(tag, values, step)

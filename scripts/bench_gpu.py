@@ -44,14 +44,18 @@ def copy_bandwidth(cuda, nbytes=1 << 30, repeats=20):
 
 
 def bytes_per_step(env):
-    """What one sub-env's step moves (same-step auto-reset, no episode ending): state in and out,
-    RNG word in and out, action, observation and final observation (the kernel writes both every
-    step), reward, terminated, truncated and done flags, step counter in and out, episode return
-    in and out, and the finished episode's return and length (written as 0)."""
-    state = env.state_size * 4 * 2
-    action = 8 if env._discrete else 4 * int(np.prod(env.single_action_space.shape))
-    obs = 4 * int(np.prod(env.single_observation_space.shape))
-    return state + 8 * 2 + action + 2 * obs + 8 + 3 + 8 * 2 + 8 * 2 + 8 + 8
+    """What one sub-env's step moves when no episode ends (same-step auto-reset; envs/driver.py's
+    _SAME_STEP as the CUDA kernel runs it), at the env's own dtypes: the action read; the state,
+    step counter and running return read and written; the observation and final observation (the
+    kernel writes both every step), reward, terminated, truncated and done flags, and the finished
+    episode's return and length (written as 0). The RNG is touched only by a reset, and the
+    parameters are read once per thread."""
+    per_env = lambda a: np.dtype(a.dtype).itemsize * int(np.prod(a.shape)) // env.num_envs
+    action = np.dtype(env._action_dtype).itemsize * int(np.prod(env._action_shape)) // env.num_envs
+    read_written = per_env(env.state) + per_env(env.t) + per_env(env.ep_return)
+    written = sum(per_env(getattr(env, name)) for name in ("_obs", "_final_obs", "_reward", "_terminated",
+                                                            "_truncated", "_done", "_done_return", "_done_length"))
+    return action + 2 * read_written + written
 
 
 def bench_numbarl(cuda, name, n, steps):

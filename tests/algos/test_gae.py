@@ -86,3 +86,13 @@ def test_gae_kernel_compiles_for_sm90():
     f32 = types.float32[::1]
     ptx = compile_ptx(gae_kernel, (f32, f32, f32, f32, types.float64, types.float64, f32, types.int64, types.int64))
     assert ".target sm_90" in ptx and ".entry" in ptx
+
+
+def test_gae_kernel_caches_its_compilation():
+    """cache=True: a process loads the machine code an earlier one compiled (numba keys it on
+    algos/gae_cuda.py's timestamp) instead of compiling again; without the flag numba keeps none."""
+    from numba.cuda.dispatcher import CUDACache
+
+    from algos.gae_cuda import gae_kernel
+
+    assert isinstance(gae_kernel._cache, CUDACache)

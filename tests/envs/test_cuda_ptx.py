@@ -26,3 +26,13 @@ def test_step_and_reset_kernels_compile_for_sm90(name):
     for ptx, kernel in ((step, "step_kernel"), (reset, "reset_kernel")):
         assert ".target sm_90" in ptx
         assert ".entry" in ptx and kernel in ptx
+
+
+def test_the_kernels_cache_their_compilation():
+    """The generated module is written once per content (envs/driver.py, load_generated), so the
+    timestamp numba keys its cache on stays put and a process loads the kernels an earlier one
+    compiled."""
+    from numba.cuda.dispatcher import CUDACache
+
+    kernels = load_cuda_driver(envs.make("CartPole", num_envs=4, seed=0))
+    assert isinstance(kernels.step_kernel._cache, CUDACache) and isinstance(kernels.reset_kernel._cache, CUDACache)

@@ -2,6 +2,7 @@
 
 import io
 
+import numpy as np
 import pytest
 
 from rl import monitor as monitor_module
@@ -35,8 +36,10 @@ def test_the_time_left_is_estimated_from_the_steps_after_warm_up(clock, tmp_path
     out = io.StringIO()
     monitor = Monitor(str(tmp_path), 10_000, stream=out)
     clock.now = 10.0
+    monitor.episodes(np.array([20.0]), 1_000)
     monitor("charts/episodic_return", 20.0, 1_000)
     clock.now = 16.0
+    monitor.episodes(np.array([40.0]), 2_000)
     monitor("charts/episodic_return", 40.0, 2_000)
     # 1,000 steps in the 6 s after warm-up: 8,000 steps left take 48 s (not 64 s, as the 16 s
     # including compilation would say); the return is the mean of the episodes so far.
@@ -71,8 +74,9 @@ def test_a_population_shows_the_median_and_range_of_its_agents(clock, tmp_path):
     out = io.StringIO()
     monitor = Monitor(str(tmp_path), 10_000, stream=out, seeds=[1, 2, 3])
     clock.now = 6.0
+    monitor.episodes(np.array([10.0]), 100, agent=0)
+    monitor.episodes(np.array([30.0]), 100, agent=2)
     monitor("charts/episodic_return", 10.0, 100, agent=0)
-    monitor("charts/episodic_return", 30.0, 100, agent=2)
     monitor.show(final=True)
     assert "return median 30.0 [10.0, 30.0]" in out.getvalue().splitlines()[-1]
     assert " SPS " in out.getvalue()
@@ -107,3 +111,15 @@ def test_on_a_terminal_evaluation_counts_in_place(clock):
     progress(50, 50)
     progress(50, 50)  # ended: nothing more
     assert out.getvalue() == "evaluating the deterministic policy over 50 episodes\n\r  20/50 episodes\r  50/50 episodes\n"
+
+
+def test_the_console_return_is_the_mean_of_the_last_100_episodes(clock, tmp_path):
+    """However many episodes a step brings: here 3, then 150 (a big batch of sub-envs)."""
+    out = io.StringIO()
+    monitor = Monitor(str(tmp_path), 10_000, stream=out)
+    returns = np.random.default_rng(5).integers(1, 501, 153).astype(np.float64)
+    monitor.episodes(returns[:3], 100)
+    monitor.episodes(returns[3:], 200)
+    monitor.show(final=True)
+    assert list(monitor.returns[0]) == returns[-100:].tolist()
+    assert f"return {returns[-100:].mean():.1f}" in out.getvalue().splitlines()[-1]

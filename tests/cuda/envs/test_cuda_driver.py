@@ -143,3 +143,25 @@ def test_the_kernels_stride_over_sub_envs_past_the_grid_cap(rng, monkeypatch):
     for _ in range(6):  # past the time limit: every sub-env resets once
         step_both(gpu, cpu, random_actions(cpu, rng))
     np.testing.assert_array_equal(gpu.get_state()["t"], cpu.get_state()["t"])
+
+
+def test_episode_returns_are_float32_on_the_gpu_and_integer_ones_exact():
+    """envs/cuda_driver.py's DEVICE_DTYPES: episodes set to have earned 0, 97, 497 and 2^24 - 3
+    before their last three steps end at 3, 100, 500 and 2^24, as the CPU's float64 sums; state
+    moves between the devices either way."""
+    cpu = envs.make("CartPole", num_envs=4, seed=1, max_episode_steps=3, episode_statistics=True)
+    gpu = envs.make("CartPole", num_envs=4, device="cuda", seed=1, max_episode_steps=3, episode_statistics=True)
+    cpu.reset(seed=2)
+    gpu.reset(seed=2)
+    start = np.array([0.0, 97.0, 497.0, 2.0**24 - 3])
+    cpu.ep_return = start
+    gpu.ep_return = start
+    for k in range(3):  # alternating pushes: no pole falls within the time limit
+        (_, _, _, trunc_g, info_g), (_, _, _, trunc_c, info_c) = step_both(gpu, cpu, np.full(4, k % 2))
+    assert trunc_c.all() and info_g["episode"]["r"].dtype == np.float32 and info_c["episode"]["r"].dtype == np.float64
+    np.testing.assert_array_equal(info_g["episode"]["r"].copy_to_host(), start + 3)
+    np.testing.assert_array_equal(info_c["episode"]["r"], start + 3)
+    assert gpu.get_state()["ep_return"].dtype == np.float32
+    cpu.set_state(gpu.get_state())
+    gpu.set_state(cpu.get_state())
+    assert cpu.get_state()["ep_return"].dtype == np.float64

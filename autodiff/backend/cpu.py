@@ -344,6 +344,14 @@ class CPUBackend(Backend):
     # -- linear algebra -----------------------------------------------------------------------------
     def matmul(self, a, b):
         """np.matmul; a stack of models' products ((K, n, k) @ (K, k, m)) split over threads by model."""
+        if (a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1 and b.shape[-2] == 1 and a.dtype == b.dtype
+                and a.dtype in _NATIVE_FLOATS):
+            # An outer product (a value head's input gradient): BLAS packs the operands for one
+            # multiply per entry, 10x the arithmetic's time ((16, 1024, 1) @ (16, 1, 64): 2.0 ms).
+            # BLAS adds each product to +0, so a -0 product comes out +0: `+= 0` does the same.
+            out = np.multiply(a, b)
+            out += 0
+            return out
         if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] > 1:
             k = a.shape[0]
             out = np.empty((k, a.shape[1], b.shape[2]), np.result_type(a, b))

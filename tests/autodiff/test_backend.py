@@ -232,3 +232,14 @@ def test_k_streams_draw_each_row_as_the_single_stream_would():
     a = bk.uniform(streams, (2, 5), np.float64)
     bk.set_rng_state(streams, state)
     np.testing.assert_array_equal(bk.uniform(streams, (2, 5), np.float64), a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shapes", [((16, 300, 1), (16, 1, 64)), ((300, 1), (1, 64)), ((3, 4, 1), (1, 6))])
+def test_cpu_outer_products_are_numpys_matmul_bit_for_bit(dtype, shapes):
+    """The outer-product path (k = 1) against np.matmul, zeros of both signs, inf and NaN included."""
+    rng = np.random.default_rng(11)
+    a, b = (rng.standard_normal(s).astype(dtype) for s in shapes)
+    a.flat[::7], a.flat[1::11], b.flat[::5], a.flat[2], b.flat[3] = 0.0, -0.0, -0.0, np.inf, np.nan
+    with np.errstate(invalid="ignore"):
+        assert _same_bits(get_backend("cpu").matmul(a, b), np.matmul(a, b))

@@ -32,8 +32,9 @@ TUNED = {
     # network trained on the squared TD error, learning rate 1e-3 annealed to 0 and exploration
     # falling to 0.01 over the first 10 %, 80k steps. Measured (2026-12-03, dev-2c AMD EPYC,
     # population runs, deterministic 100-episode means): solved (>= 475) by 53/56 seeds under
-    # OpenBLAS's Haswell kernels (seeds 1-8 7/8, 101-116 15/16, 117-148 31/32) and 15/16 under
-    # Sandybridge's (seeds 1-16), IQM 500 under both: 94 %, issue 13's 15/16. The failures either
+    # OpenBLAS's Haswell kernels (seeds 1-8 7/8, 101-116 15/16, 117-148 31/32) and 31/32 under
+    # Sandybridge's (seeds 1-16 15/16, 17-32 16/16 on 2026-12-04), IQM 500 under both: 84/88 =
+    # 95 %, issue 13's 15/16. The failures either
     # stay on the ~200 plateau (cart drift) or fall back from 500 late. With exploration down to
     # 0.04 (the Zoo's): Haswell 87/96 (seeds 1-48, 101-116, 149-180), Sandybridge 29/32: 91 %.
     # Tried the same way (Haswell, 16 seeds each): the former 256-256 network with the Huber

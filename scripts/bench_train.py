@@ -176,7 +176,7 @@ def populations(args, env, logdir):
                 return f"{pop_s / x:>{width - 1}.2f}x" if x == x else f"{'-':>{width}}"
 
             print(f"{case:<13} {k:>3} {pop_s:>12.1f} {pop_s / k:>9.2f} {solved:>3}/{k:<2} {mark + f'{seq_s:.1f}':>11} "
-                  f"{mark + f'{sb3_s:.1f}' if sb3_s == sb3_s else '-':>9} {pj_s if pj_s == pj_s else '-':>11} "
+                  f"{mark + f'{sb3_s:.1f}' if sb3_s == sb3_s else '-':>9} {f'{pj_s:.1f}' if pj_s == pj_s else '-':>11} "
                   f"{ratio(seq_s, 10)} {ratio(sb3_s, 7)} {ratio(pj_s, 6)} {ratio(single_runs[1], 11)}", flush=True)
 
 

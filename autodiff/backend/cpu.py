@@ -9,7 +9,7 @@ from numbarl.malloc import keep_freed_memory_in_the_heap
 
 from . import Backend
 from .codes import CLIP_EPS, adam_scalars, flush_subnormal
-from .threads import over_models
+from .threads import over_models, pays
 
 _COMPARE = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
             "eq": np.equal, "ne": np.not_equal}
@@ -126,10 +126,26 @@ def _fused_pair(kernel, g, y):
             and y.flags.c_contiguous):
         out = np.empty_like(g)
         gf, yf, of = g.reshape(-1), y.reshape(-1), out.reshape(-1)
-        # Each element on its own: a split of the flat range leaves every bit as it is.
-        over_models(lambda lo, hi: kernel(gf[lo:hi], yf[lo:hi], of[lo:hi]), gf.size, _ELEMENTWISE * gf.size)
+        if pays(gf.size, _ELEMENTWISE * gf.size):  # each element on its own: any split leaves the bits
+            over_models(lambda lo, hi: kernel(gf[lo:hi], yf[lo:hi], of[lo:hi]), gf.size, _ELEMENTWISE * gf.size)
+        else:
+            kernel(gf, yf, of)
         return out
     return None
+
+
+def _bias_activation_inplace(y, b, activation):
+    """y (K, rows, out) += b (K, out) per model, then the activation, in place."""
+    if (b is not None and activation != "tanh" and b.shape == (y.shape[0], y.shape[2]) and y.dtype == b.dtype
+            and y.dtype in _NATIVE_FLOATS):
+        _bias_activation_models(y, b, activation == "relu")
+        return
+    if b is not None:
+        y += b[:, None, :]
+    if activation == "tanh":
+        np.tanh(y, out=y)
+    elif activation == "relu":
+        np.maximum(y, 0, out=y)
 
 
 def _reduce(ufunc, x, axis, keepdims=False):
@@ -352,7 +368,8 @@ class CPUBackend(Backend):
             out = np.multiply(a, b)
             out += 0
             return out
-        if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] > 1:
+        if (a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0]
+                and pays(a.shape[0], a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2])):
             k = a.shape[0]
             out = np.empty((k, a.shape[1], b.shape[2]), np.result_type(a, b))
             over_models(lambda lo, hi: np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi]), k,
@@ -384,24 +401,18 @@ class CPUBackend(Backend):
         if x.ndim < 2 or x.shape[0] != k:
             raise ValueError(f"linear: a stack of {k} layers takes inputs (K={k}, ..., in), got {x.shape}")
         x3, wt = x.reshape(k, -1, x.shape[-1]), w.transpose(0, 2, 1)
-        y = np.empty((k, x3.shape[1], w.shape[1]), np.result_type(x, w))
-        fused = (b is not None and activation != "tanh" and b.shape == (k, y.shape[2]) and y.dtype == b.dtype
-                 and y.dtype in _NATIVE_FLOATS)
+        work = k * x3.shape[1] * w.shape[1] * (x.shape[-1] + (_TANH if activation == "tanh" else _ELEMENTWISE))
+        if pays(k, work):
+            y = np.empty((k, x3.shape[1], w.shape[1]), np.result_type(x, w))
 
-        def models(lo, hi):
-            part = y[lo:hi]
-            np.matmul(x3[lo:hi], wt[lo:hi], out=part)
-            if fused:
-                _bias_activation_models(part, b[lo:hi], activation == "relu")
-                return
-            if b is not None:
-                part += b[lo:hi, None, :]
-            if activation == "tanh":
-                np.tanh(part, out=part)
-            elif activation == "relu":
-                np.maximum(part, 0, out=part)
+            def models(lo, hi):
+                np.matmul(x3[lo:hi], wt[lo:hi], out=y[lo:hi])
+                _bias_activation_inplace(y[lo:hi], None if b is None else b[lo:hi], activation)
 
-        over_models(models, k, y.size * (x.shape[-1] + (_TANH if activation == "tanh" else _ELEMENTWISE)))
+            over_models(models, k, work)
+        else:
+            y = np.matmul(x3, wt)
+            _bias_activation_inplace(y, b, activation)
         return y.reshape(x.shape[:-1] + (w.shape[1],))
 
     # -- in place ---------------------------------------------------------------------------------

@@ -62,6 +62,12 @@ def set_num_threads(n: int):
         _threads = n
 
 
+def pays(models: int, work: int) -> bool:
+    """Whether splitting this work over threads would use more than one (a check cheap enough for
+    every op: most of a single-seed run's and of a rollout's are too small)."""
+    return models > 1 and work >= 2 * MIN_WORK and (_threads or get_num_threads()) > 1
+
+
 def parts(models: int, work: int) -> list[tuple[int, int]]:
     """[(lo, hi), ...]: contiguous ranges of the models, one per thread, as many threads as the
     work repays (each at least MIN_WORK), one range when the work is small."""
@@ -73,7 +79,7 @@ def parts(models: int, work: int) -> list[tuple[int, int]]:
 def over_models(fn, models: int, work: int):
     """fn(lo, hi) for each range of `parts(models, work)`: the first on this thread, the others
     on the pool's, returning when all are done (an exception in any is raised here)."""
-    ranges = parts(models, work)
+    ranges = parts(models, work) if pays(models, work) else [(0, models)]
     if len(ranges) == 1:
         fn(0, models)
         return

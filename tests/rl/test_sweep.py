@@ -39,7 +39,8 @@ def test_a_sweep_completes_asha_stops_a_trailing_trial_and_best_toml_trains(tmp_
     # then two of 1e-7 (which cannot), the first of which trails at ASHA's second rung.
     code = sweep.main(["ppo", "CartPole", "--trials", "4", "--search", "learning_rate=choice(0.003, 1e-7)",
                        "--search", "num_minibatches=choice(2,4)", "--total-timesteps", "16384", "--eval-episodes", "10",
-                       "--scheduler", "asha", "--cpus-per-trial", "2", "--name", "s", "--seed", "4"])
+                       "--scheduler", "asha", "--cpus-per-trial", "2", "--name", "s", "--seed", "4",
+                       "--report-secs", "0"])
     out = capsys.readouterr().out
     assert code == 0, out
     trials = _trials(tmp_path / "sweeps" / "s")

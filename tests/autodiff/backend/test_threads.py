@@ -98,12 +98,13 @@ def test_a_population_trains_to_the_same_bits_on_any_number_of_threads(split_eve
 
 
 def test_parts_cover_the_models_in_as_many_ranges_as_the_work_repays(monkeypatch):
-    threads.set_num_threads(4)
+    monkeypatch.setattr(threads, "_threads", 4)  # restored after, as the pool's size is
     monkeypatch.setattr(threads, "MIN_WORK", 100)
     assert threads.parts(16, 99) == [(0, 16)]
     assert threads.parts(16, 250) == [(0, 8), (8, 16)]
     assert threads.parts(10, 10**6) == [(0, 2), (2, 5), (5, 7), (7, 10)]
     assert threads.parts(3, 10**6) == [(0, 1), (1, 2), (2, 3)]  # never more ranges than models
+    assert threads.pays(16, 200) and not threads.pays(16, 199) and not threads.pays(1, 10**6)
 
 
 def test_an_exception_in_a_thread_reaches_the_caller(split_everything):

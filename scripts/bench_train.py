@@ -193,7 +193,7 @@ def main():
                         help="threads each side may use beside one-thread BLAS (default: every core)")
     args = parser.parse_args()
     limits = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                  "NUMBARL_NUM_THREADS": str(args.threads), "BENCH_THREADS": str(args.threads)}
+              "NUMBARL_NUM_THREADS": str(args.threads), "BENCH_THREADS": str(args.threads)}
     if args.threads == 1:
         limits["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     if args.populations:

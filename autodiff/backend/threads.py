@@ -79,7 +79,7 @@ def parts(models: int, work: int) -> list[tuple[int, int]]:
 def over_models(fn, models: int, work: int):
     """fn(lo, hi) for each range of `parts(models, work)`: the first on this thread, the others
     on the pool's, returning when all are done (an exception in any is raised here)."""
-    ranges = parts(models, work) if pays(models, work) else [(0, models)]
+    ranges = parts(models, work)  # one range for small work: the ops check pays() before their split setup
     if len(ranges) == 1:
         fn(0, models)
         return

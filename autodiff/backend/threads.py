@@ -24,6 +24,7 @@ MIN_WORK = 1 << 23
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _threads: int | None = None
+_splitting = threading.local()  # .active: this thread runs a part of a split (which splits no further)
 
 
 def _default() -> int:
@@ -78,9 +79,11 @@ def parts(models: int, work: int) -> list[tuple[int, int]]:
 
 def over_models(fn, models: int, work: int):
     """fn(lo, hi) for each range of `parts(models, work)`: the first on this thread, the others
-    on the pool's, returning when all are done (an exception in any is raised here)."""
+    on the pool's, returning when all are done (an exception in any is raised here). Called from
+    inside a part (an op whose part calls another split op), it runs whole on its thread: a
+    worker waiting on the pool it occupies would wait for ever."""
     ranges = parts(models, work)  # one range for small work: the ops check pays() before their split setup
-    if len(ranges) == 1:
+    if len(ranges) == 1 or getattr(_splitting, "active", False):
         fn(0, models)
         return
     global _pool
@@ -88,9 +91,17 @@ def over_models(fn, models: int, work: int):
         with _lock:
             if _pool is None:
                 _pool = ThreadPoolExecutor(max_workers=get_num_threads() - 1, thread_name_prefix="numbarl")
-    futures = [_pool.submit(fn, lo, hi) for lo, hi in ranges[1:]]
+    futures = [_pool.submit(_part, fn, lo, hi) for lo, hi in ranges[1:]]
     try:
-        fn(*ranges[0])
+        _part(fn, *ranges[0])
     finally:
         for future in futures:
             future.result()
+
+
+def _part(fn, lo, hi):
+    _splitting.active = True
+    try:
+        fn(lo, hi)
+    finally:
+        _splitting.active = False

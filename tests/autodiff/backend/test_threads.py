@@ -1,6 +1,8 @@
 """A stack of models' operations split over threads: every model's bits are those of one thread
 (and of the model alone), whatever the number of threads and wherever the split falls."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -105,6 +107,24 @@ def test_parts_cover_the_models_in_as_many_ranges_as_the_work_repays(monkeypatch
     assert threads.parts(10, 10**6) == [(0, 2), (2, 5), (5, 7), (7, 10)]
     assert threads.parts(3, 10**6) == [(0, 1), (1, 2), (2, 3)]  # never more ranges than models
     assert threads.pays(16, 200) and not threads.pays(16, 199) and not threads.pays(1, 10**6)
+
+
+def test_a_split_inside_a_part_runs_on_that_parts_thread(split_everything):
+    # A part that calls a split op (a stacked layer's tanh) must not wait on the pool it occupies.
+    split_everything(2)
+    seen = []
+
+    def inner(lo, hi):
+        seen.append((threading.get_ident(), lo, hi))
+
+    def outer(lo, hi):
+        threads.over_models(inner, 6, 10**9)
+
+    runner = threading.Thread(target=threads.over_models, args=(outer, 4, 10**9), daemon=True)
+    runner.start()
+    runner.join(timeout=60)
+    assert not runner.is_alive(), "a split inside a part deadlocked"
+    assert sorted(s[1:] for s in seen) == [(0, 6), (0, 6)] and len({s[0] for s in seen}) == 2
 
 
 def test_an_exception_in_a_thread_reaches_the_caller(split_everything):

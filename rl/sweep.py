@@ -407,8 +407,15 @@ def sweep(algo, module, envs, fixed, spaces, options, given, out=None):
         param_space={s.name: s.tune() for s in spaces},
         tune_config=tune.TuneConfig(metric="score", mode="max", num_samples=options["trials"], scheduler=scheduler,
                                     search_alg=OptunaSearch(seed=fixed.get("seed", 1)),
-                                    time_budget_s=options["time_budget"]),
+                                    time_budget_s=options["time_budget"],
+                                    # a worker runs trial after trial: a new one costs ~3.5 s a trial
+                                    # (importing Ray and numbarl, loading the compiled kernels)
+                                    reuse_actors=True),
+        # Artifacts (each trial's run directory) synced to storage at each checkpoint and at the
+        # end: a reused worker's later trials live in a directory Ray does not sync otherwise, as
+        # do trials on another node of a cluster.
         run_config=tune.RunConfig(name=name, storage_path=storage, verbose=1,
+                                  sync_config=tune.SyncConfig(sync_artifacts=True),
                                   failure_config=tune.FailureConfig(max_failures=options["max_failures"]),
                                   checkpoint_config=tune.CheckpointConfig(num_to_keep=2)))
     try:

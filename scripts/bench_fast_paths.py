@@ -56,6 +56,7 @@ def _backend_cases():
     h_ppo, y_ppo = _array(1, 1024, 64), np.tanh(_array(1, 1024, 64))
     h_dqn, y_dqn = _array(1, 128, 120), np.maximum(_array(1, 128, 120), 0)
     x_ppo, w_head, b_head = _array(1, 1024, 64), _array(1, 2, 64), _array(1, 2)
+    w_hidden, b_hidden = _array(1, 64, 64), _array(1, 64)
     x_dqn, w1, b1, w2, b2 = _array(1, 128, 4), _array(1, 120, 4), _array(1, 120), _array(1, 84, 120), _array(1, 84)
     h1 = np.maximum(_array(1, 128, 120), 0)
     x_one, w_one, b_one = _array(1024, 64), _array(2, 64), _array(2)
@@ -64,6 +65,8 @@ def _backend_cases():
     return [
         ("_fused_pair", "tanh_backward (PPO hidden)", "1x1024x64", lambda: BK.tanh_backward(h_ppo, y_ppo)),
         ("_fused_pair", "relu_backward (DQN hidden)", "1x128x120", lambda: BK.relu_backward(h_dqn, y_dqn)),
+        ("bias+activation", "linear, tanh (PPO hidden)", "1x1024x64 -> 64",
+         lambda: BK.linear(x_ppo, w_hidden, b_hidden, "tanh")),
         ("bias+activation", "linear, no activation (PPO head)", "1x1024x64 -> 2",
          lambda: BK.linear(x_ppo, w_head, b_head, None)),
         ("bias+activation", "linear, relu (DQN layer 1)", "1x128x4 -> 120", lambda: BK.linear(x_dqn, w1, b1, "relu")),

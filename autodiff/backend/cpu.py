@@ -149,13 +149,17 @@ def _fused_pair(kernel, g, y):
 
 
 def _tanh(x, out=None):
-    """tanh32 for native float32 C-order arrays (faster, and nearer the true tanh, than numpy's
-    float32 tanh), numpy's tanh for anything else. out: None or x."""
-    if x.dtype == _FLOAT32 and x.flags.c_contiguous:
-        if out is x:
-            return _flat_kernel(tanh32.tanh_inplace, _TANH, x)
-        return _flat_kernel(tanh32.tanh_into, _TANH, np.empty_like(x), x)
-    return np.tanh(x, out=out)
+    """tanh32 for every native float32 array (faster than numpy's float32 tanh, and nearer the
+    true tanh), numpy's tanh for other dtypes. out: None or x."""
+    if x.dtype != _FLOAT32:
+        return np.tanh(x, out=out)
+    if out is x and x.flags.c_contiguous:
+        return _flat_kernel(tanh32.tanh_inplace, _TANH, x)
+    y = _flat_kernel(tanh32.tanh_into, _TANH, np.empty(x.shape, x.dtype), np.ascontiguousarray(x))
+    if out is not None:
+        out[...] = y
+        return out
+    return y
 
 
 def _fusable(y, b, activation):

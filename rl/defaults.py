@@ -7,10 +7,11 @@ from __future__ import annotations
 TUNED = {
     # RL-Zoo's shape (ten epochs, no value clipping) with 16 sub-envs x 128 steps in two
     # minibatches of 1,024 and a higher learning rate: 960 updates where the Zoo's needs 3,900.
-    # Measured (2026-12-03, dev-2c, one population run of seeds 1-32 per BLAS kernel,
-    # deterministic 100-episode means): solved (>= 475) by 31/32 under OpenBLAS's Haswell kernels
-    # and 31/32 under SkylakeX's (the failures 247.9 and 467.5), IQM 500 [500, 500] under both.
-    # The former 16 x 64 steps in one minibatch: 30/32 and 29/32 (failures at 145-211); with
+    # Measured (2026-12-04, a 2-core AMD EPYC, with tanh32, CPU float32 tanh since 171f65e; one
+    # population run of seeds 1-32 per BLAS kernel, deterministic 100-episode means): solved
+    # (>= 475) by 32/32 under OpenBLAS's Haswell kernels and 31/32 under Sandybridge's (seed 7:
+    # 359.8), IQM 500 [500, 500] under both. With numpy's tanh (2026-12-03, dev-2c): 31/32 under
+    # Haswell's and 31/32 under SkylakeX's (the failures 247.9 and 467.5). The former 16 x 64 steps in one minibatch: 30/32 and 29/32 (failures at 145-211); with
     # gae_lambda 0.9 and clip 0.25 31/32 and 29/32; 12 epochs 30/32; 150k steps 29/32 and 30/32;
     # ent_coef 0.01 27/32 (all Haswell unless two figures). (2026-12-01/02, one kernel, 16 seeds:)
     # gae_lambda 0.8 7 of 8, 32 x 32 and 64 x 16 sub-envs 5 and 3 of 8, 8 epochs 10 of 16.
@@ -88,9 +89,11 @@ TUNED = {
     # Recurrent PPO on the partially observed envs. CartPoleNoVel: RL-Zoo's ppo_lstm shape (gamma
     # 0.98, lambda 0.8, no entropy bonus, normalised observations and rewards, its 20 epochs) with
     # 16 sub-envs x 32 steps in 2 minibatches of whole sequences; a GRU core each for actor and
-    # critic. Measured (2026-12-03, dev-2c, one population run of seeds 1-32 per BLAS kernel):
-    # solved (>= 475) by 29/32 under OpenBLAS's Haswell kernels and 29/32 under SkylakeX's, IQM
-    # 500. With 10 epochs: 22/32 (Haswell), the failures at 168-444.
+    # critic. Measured (2026-12-04, a 2-core AMD EPYC, with tanh32; one population run of seeds
+    # 1-32 per BLAS kernel): solved (>= 475) by 28/32 under OpenBLAS's Haswell kernels (failures
+    # 193.6-378.0) and 28/32 under Sandybridge's (139.6-450.1), IQM 500 [498.1, 500] and [498.6,
+    # 500]. With numpy's tanh (2026-12-03, dev-2c): 29/32 under Haswell's and under SkylakeX's.
+    # With 10 epochs: 22/32 (Haswell), the failures at 168-444.
     ("rppo", "CartPoleNoVel"): dict(total_timesteps=100_000, num_envs=16, num_steps=32, num_minibatches=2,
                                     update_epochs=20, learning_rate=1e-3, gamma=0.98, gae_lambda=0.8,
                                     ent_coef=0.0, norm_obs=True, norm_reward=True),

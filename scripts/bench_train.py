@@ -131,13 +131,23 @@ def timed_population(cmd, env):
     return seconds, int(float(re.search(r"eval: (-?[\d.]+)", result.stdout).group(1)) >= 475)
 
 
+PUREJAXRL_LIMIT = 300  # seconds; 16 seeds take ~50 s on 2 cores
+
+
 def purejaxrl(k, env):
     """Whole-process seconds and final per-seed returns of our PureJaxRL-recipe script, or None
     without jax."""
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "purejaxrl_ppo.py")
-    t0 = time.perf_counter()
-    result = subprocess.run([sys.executable, script, "--num-seeds", str(k), "--seed", "1"], capture_output=True,
-                            text=True, env=env)
+    for attempt in range(2):  # some runs hang (every XLA thread asleep on a futex): killed, tried once more
+        t0 = time.perf_counter()
+        try:
+            result = subprocess.run([sys.executable, script, "--num-seeds", str(k), "--seed", "1"],
+                                    capture_output=True, text=True, env=env, timeout=PUREJAXRL_LIMIT)
+            break
+        except subprocess.TimeoutExpired:
+            print(f"(the PureJaxRL script for K={k} ran past {PUREJAXRL_LIMIT} s and was killed)", flush=True)
+    else:
+        return None
     if result.returncode != 0:
         return None
     import json

@@ -273,8 +273,9 @@ def learning(request, tmp_path_factory):
 
 def test_ppo_population_solves_cartpole_with_default_settings(learning, request):
     """A fraction of seeds, never one seed's outcome: bits differ between machines' BLAS kernels
-    (shared/NUMBA-NOTES.md). Measured over seeds 1-32 (rl/defaults.py): 31/32 solved under
-    OpenBLAS's Haswell kernels and under SkylakeX's; seeds 1-8: 7/8 under each."""
+    (shared/NUMBA-NOTES.md). Measured over seeds 1-32 (rl/defaults.py, with tanh32): 32/32
+    solved under OpenBLAS's Haswell kernels and 31/32 under Sandybridge's; seeds 1-8: 8/8 under
+    each."""
     means = population_means(learning(request.node.name), 8)
     assert sum(m >= 475 for m in means) >= 6 and iqm(means) >= 450, means
 
@@ -290,7 +291,8 @@ def test_dqn_population_solves_cartpole_with_default_settings(learning, request)
 @pytest.mark.parametrize("env_id, solved", [("CartPoleNoVel", 475), ("MemoryCue", 0.95)])
 def test_recurrent_ppo_population_solves_partially_observed_envs_with_default_settings(env_id, solved, learning,
                                                                                         request):
-    """Measured over seeds 1-32 (rl/defaults.py): CartPoleNoVel solved by 29/32 under Haswell's
-    kernels and SkylakeX's, seeds 1-4 by 4/4 under each."""
+    """Measured over seeds 1-32 (rl/defaults.py, with tanh32): CartPoleNoVel solved by 28/32
+    under Haswell's kernels and 28/32 under Sandybridge's; seeds 1-4 by 3/4 and 4/4. At a success
+    rate of 7/8, four seeds miss 3 of 4 on 8 % of machines' bits and 2 of 4 on 0.7 %."""
     means = population_means(learning(request.node.name), 4)
-    assert sum(m >= solved for m in means) >= 3, means
+    assert sum(m >= solved for m in means) >= 2 and iqm(means) >= 0.75 * solved, means

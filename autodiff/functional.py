@@ -357,6 +357,11 @@ eq, ne, lt, le, gt, ge = (_compare(op) for op in ("eq", "ne", "lt", "le", "gt", 
 logical_and, logical_or, logical_xor, logical_not = (_logical(op) for op in ("and", "or", "xor", "not"))
 
 
+def cast(x, dtype):
+    """x as numpy dtype `dtype`, differentiable between float dtypes (Tensor.to's dtype step)."""
+    return ops.Cast.apply(x, dtype)
+
+
 def _set_methods(cls):
     """Replace each method mark in `cls`'s body (Tensor's) with the function here that it names."""
     for name, mark in list(vars(cls).items()):

@@ -141,9 +141,7 @@ class Tensor:
             t = Tensor._make(get_backend(device).asarray(t.numpy()), get_backend(device),
                              t.requires_grad and t.is_leaf)
         if dtype is not None and np.dtype(dtype) != t.dtype:
-            from .ops import Cast  # the ops are built on this module
-
-            t = Cast.apply(t, np.dtype(dtype))
+            t = t._cast(np.dtype(dtype))
         return t
 
     def float(self):
@@ -235,6 +233,7 @@ class Tensor:
     sum = mean = var = std = max = min = logsumexp = softmax = log_softmax = argmax = _functional()
     reshape = permute = transpose = unsqueeze = squeeze = flatten = expand = gather = _functional()
     clip, view = _functional("clamp"), _functional("reshape")
+    _cast = _functional("cast")  # to()'s dtype step (an import inside to() cost ~1 us a call)
     __add__, __sub__, __mul__ = _functional("add"), _functional("sub"), _functional("mul")
     __truediv__, __pow__, __matmul__ = _functional("div"), _functional("pow"), _functional("matmul")
     __radd__, __rsub__, __rmul__ = _functional("radd"), _functional("rsub"), _functional("rmul")

@@ -19,13 +19,16 @@ TUNED = {
                               update_epochs=10, gamma=0.98, gae_lambda=0.95, ent_coef=0.0,
                               learning_rate=3e-3, clip_vloss=False),
     # RL-Zoo's discount, GAE and learning rate with normalised observations and rewards, 32 sub-envs
-    # x 128 steps, 200k steps. Measured (2026-12-03, dev-2c, one population run of seeds 1-32 per
-    # BLAS kernel, deterministic 100-episode means): IQM -184.8 [95% CI -192.8, -179.5] under
-    # OpenBLAS's Haswell kernels and -186.4 [-197.9, -181.5] under SkylakeX's; above -250 for
-    # 29/32 and 28/32 (the others -415 to -556, never swinging up from every start). Earlier, one
+    # x 128 steps, 300k steps. Measured (2026-12-04, a 2-core AMD EPYC, with tanh32; one population
+    # run of seeds 1-32 per BLAS kernel, deterministic 100-episode means): above -250 for 31/32
+    # under OpenBLAS's Haswell kernels (seed 27: -309.4) and 30/32 under Sandybridge's (-331.1,
+    # -499.7), IQM -183.7 [95% CI -189.1, -179.3] and -182.5 [-188.7, -177.2]: 61/64, issue 13's
+    # 14/16. The former 200k steps: 27/32 and 28/32 (IQM -188.5, -183.8; the others -397 to -556,
+    # never swinging up from every start); 200k in 32 minibatches 24/32 (Haswell). Before tanh32
+    # (2026-12-03, dev-2c, 200k): 29/32 under Haswell's, 28/32 under SkylakeX's. Earlier, one
     # kernel: 16 x 256 at 100k reached -200 on 4 of 8 seeds; 16 x 256 at 200k and 32 x 128 at 250k
     # each had one seed of 8 below -490; 64 x 64 did worse, and learning rate 5e-4 gave 5 of 8.
-    ("ppo", "Pendulum"): dict(total_timesteps=200_000, num_envs=32, num_steps=128, num_minibatches=16,
+    ("ppo", "Pendulum"): dict(total_timesteps=300_000, num_envs=32, num_steps=128, num_minibatches=16,
                               update_epochs=10, gamma=0.9, gae_lambda=0.95, ent_coef=0.0,
                               learning_rate=1e-3, clip_vloss=False, norm_obs=True, norm_reward=True),
     # RL-Zoo's CartPole DQN shape (target copied after each round of gradient steps) with 4

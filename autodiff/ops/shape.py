@@ -22,9 +22,11 @@ def axis_of(axis, ndim, op=None, new=False) -> int:
     """`axis` as a non-negative index of `ndim` dimensions; AxisError outside -ndim..ndim-1 (a
     0-dimensional tensor takes -1 and 0, as in PyTorch, and they mean the tensor itself). With
     `new`, the position of an axis to insert: -ndim-1..ndim."""
+    span = ndim + 1 if new else (ndim or 1)
+    if type(axis) is int and -span <= axis < span:  # the common case, ahead of the checks (~0.4 us a call)
+        return axis % span
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{op + ': ' if op else ''}an axis must be an integer, got {axis!r}")
-    span = ndim + 1 if new else max(ndim, 1)
     if not -span <= axis < span:
         where = "a new axis of" if new else "a"
         raise AxisError(f"{op + ': ' if op else ''}axis {axis} is out of range for {where} tensor of {ndim} "
@@ -36,6 +38,9 @@ def axes_of(axis, ndim, op=None) -> tuple:
     """The sorted axes `axis` names (None: all), each checked by axis_of; repeats are refused."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int:  # one axis: nothing to sort or repeat
+        axis = axis_of(axis, ndim, op)
+        return (axis,) if ndim else ()
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     out = tuple(sorted(axis_of(a, ndim, op) for a in axes))
     if len(set(out)) != len(out):

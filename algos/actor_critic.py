@@ -109,6 +109,15 @@ def log_update(log, optimizer, diverged, good, episodes, final, clipfracs, retur
         log("charts/SPS", int(sps), step, a)
 
 
+def optimizer_of(args, agents):
+    """The parameters of a stack of agents, the Adam that updates each agent's on its own (PPO's
+    eps of 1e-5), and the learning rate's linear decay to 0 over the run when anneal_lr is on."""
+    params = agents.parameters()
+    optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5, models=args.num_seeds)
+    schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
+    return params, optimizer, schedule
+
+
 def update(args, optimizer, params, diverged, orders, size, minibatch, minibatch_loss):
     """PPO's update of a population (ppo's and rppo's): per epoch, minibatches `begin` = 0,
     `minibatch`, ... < `size` of that epoch's (K, size) order, each `minibatch_loss(order, begin)

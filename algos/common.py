@@ -38,6 +38,21 @@ def seeds_of(args) -> list:
     return [args.seed + k for k in range(getattr(args, "num_seeds", 1))]
 
 
+def prepare(args, env=None):
+    """What every algorithm's train() begins with: the settings checked, then (K agents, n
+    sub-envs each, the agents' seeds, their random streams, the batched env of K x n sub-envs,
+    block k seeded as the run with seed + k seeds its own; `env` when one is given)."""
+    import envs
+
+    args.validate()
+    seeds = seeds_of(args)
+    rng = ad.Generator(seeds, device=args.device)
+    if env is None:
+        env = envs.make(args.env_id, num_envs=args.num_seeds * args.num_envs, device=args.device, seed=seeds,
+                        episode_statistics=True)
+    return args.num_seeds, args.num_envs, seeds, rng, env
+
+
 def on_device(env) -> bool:
     """Whether `env` keeps its arrays on the GPU (envs.make(..., device="cuda"))."""
     return getattr(env, "device", "cpu") == "cuda"
@@ -142,7 +157,8 @@ def restore(resume, env, rng, **parts):
             part.load_state_dict(resume.get(name))  # .get: checkpoints from before a part existed
     rng.set_state(resume["rng"])
     env.set_state(resume["env"])
-    return resume["next_obs"], int(resume["global_step"]), int(resume["iteration"]) + 1
+    # .get: DQN counts no iterations, and its checkpoints from before it used these had none
+    return resume["next_obs"], int(resume["global_step"]), int(resume.get("iteration", 0)) + 1
 
 
 def bootstrap_truncated(reward, truncated, gamma, final_value, device_env):

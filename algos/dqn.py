@@ -18,7 +18,8 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from .common import Divergence, EpisodeLog, check_ranges, env_actions, fetch, log_histograms, seeds_of, to_host
+from .common import (Divergence, EpisodeLog, check_ranges, checkpoint, env_actions, fetch, log_histograms, restore,
+                     prepare)
 from .replay import ReplayBuffer
 
 
@@ -162,14 +163,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     `num_seeds` K trains K agents at once, each with its own sub-envs, network, Adam state,
     replay buffer and random streams: every tensor carries a leading agent axis, and on the CPU
     agent k is bit for bit the run with seed + k. `log(tag, value, step, agent)` is per agent."""
-    import envs as envs_pkg
-
-    args.validate()
-    k, n = args.num_seeds, args.num_envs
-    seeds = seeds_of(args)
-    rng = ad.Generator(seeds, device=args.device)
-    if env is None:
-        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds, episode_statistics=True)
+    k, n, seeds, rng, env = prepare(args, env)
     q_network, _ = build(args, env, models=k)
     target, _ = build(args, env, models=k)
     update_target(target, q_network, 1.0)
@@ -192,27 +186,18 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     if resume is None:
         raw_obs, _ = env.reset(seed=seeds)
     else:
-        q_network.load_state_dict(resume["q_network"])
-        target.load_state_dict(resume["target"])
-        optimizer.load_state_dict(resume["optimizer"])
-        if schedule is not None:
-            schedule.load_state_dict(resume["schedule"])
-        if resume.get("replay_buffer") is not None:
-            buffer.load_state_dict(resume["replay_buffer"])
-        diverged.load_state_dict(resume.get("diverged"))
-        rng.set_state(resume["rng"])
-        env.set_state(resume["env"])
-        raw_obs, global_step = resume["next_obs"], int(resume["global_step"])
+        # The replay buffer is in the checkpoint only when checkpoint_replay_buffer was on.
+        stored = buffer if resume.get("replay_buffer") is not None else None
+        raw_obs, global_step, _ = restore(resume, env, rng, q_network=q_network, target=target, optimizer=optimizer,
+                                          schedule=schedule, diverged=diverged, replay_buffer=stored)
     # The observation acted on is kept past the next env step, and a GPU env rewrites its own
     # arrays in place each step (as_batch is a view of them there): keep a copy of our own.
     obs = ad.zeros(k, n, obs_dim, device=args.device).copy_(as_batch(raw_obs))
 
     def snapshot():
-        return {"algo": "dqn", "global_step": global_step, "q_network": q_network.state_dict(),
-                "target": target.state_dict(), "optimizer": optimizer.state_dict(),
-                "schedule": None if schedule is None else schedule.state_dict(), "rng": rng.get_state(),
-                "env": env.get_state(), "next_obs": to_host(raw_obs), "diverged": diverged.state_dict(),
-                "replay_buffer": buffer.state_dict() if args.checkpoint_replay_buffer else None}
+        return checkpoint("dqn", global_step, 0, raw_obs, env, rng, q_network=q_network, target=target,
+                          optimizer=optimizer, schedule=schedule, diverged=diverged,
+                          replay_buffer=buffer if args.checkpoint_replay_buffer else None)
 
     start, start_step = time.perf_counter(), global_step
     episodes = EpisodeLog(env, log, n)  # from a GPU env, episodes cross to the host once a round

@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass
 
 import autodiff as ad
-from autodiff import nn, optim
+from autodiff import nn
 
-from .actor_critic import Heads, clipped_loss, log_update, update
+from .actor_critic import Heads, clipped_loss, log_update, optimizer_of, update
 from .common import (Divergence, EpisodeLog, bootstrap_truncated, check_ranges, checkpoint, env_actions,
-                     log_histograms, observers, on_device, restore, seeds_of)
+                     log_histograms, observers, on_device, restore, prepare)
 from .normalize import RewardScaler, RunningMeanStd
 from .gae import compute_gae
 from .rollout import RolloutBuffer
@@ -191,20 +191,11 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
     Each agent has its own sub-envs, network, Adam state, gradient-norm clip, random streams
     (actions, minibatch order), normalisers, advantage normalisation and early stop (target_kl);
     on the CPU agent k is bit for bit the run with seed + k."""
-    import envs as envs_pkg
-
-    args.validate()
-    k, n = args.num_seeds, args.num_envs
-    seeds = seeds_of(args)
-    rng = ad.Generator(seeds, device=args.device)
-    if env is None:
-        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds, episode_statistics=True)
+    k, n, seeds, rng, env = prepare(args, env)
     act_space = env.single_action_space
     agent, obs_norm = build(args, env, models=k)
     obs_dim = int(math.prod(env.single_observation_space.shape))
-    params = agent.parameters()
-    optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5, models=k)
-    schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
+    params, optimizer, schedule = optimizer_of(args, agent)
     reward_scaler = RewardScaler(n, args.gamma, device=args.device, models=k) if args.norm_reward else None
     log = log or (lambda tag, value, step, agent=0: None)
     diverged = Divergence(k)

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 import autodiff as ad
-from autodiff import nn, optim
+from autodiff import nn
 
 from . import ppo
-from .actor_critic import Heads, clipped_loss, log_update, update
+from .actor_critic import Heads, clipped_loss, log_update, optimizer_of, update
 from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, fetch, log_histograms,
-                     observers, on_device, restore, seeds_of)
+                     observers, on_device, restore, prepare)
 from .normalize import RewardScaler, RunningMeanStd
 from .gae import compute_gae
 from .rollout import RolloutBuffer
@@ -223,19 +223,10 @@ def collect(agent, env, buf, carry, rng, args, observe, reward_scaler=None, on_s
 def train(args: Args, env=None, log=None, callback=None, resume=None):
     """Train recurrent PPO; the contract of `ppo.train` (log per agent, callback with snapshot,
     resume, populations)."""
-    import envs as envs_pkg
-
-    args.validate()
-    k, n = args.num_seeds, args.num_envs
-    seeds = seeds_of(args)
-    rng = ad.Generator(seeds, device=args.device)
-    if env is None:
-        env = envs_pkg.make(args.env_id, num_envs=k * n, device=args.device, seed=seeds, episode_statistics=True)
+    k, n, seeds, rng, env = prepare(args, env)
     agent, obs_norm = build(args, env, models=k)
     obs_dim = int(math.prod(env.single_observation_space.shape))
-    params = agent.parameters()
-    optimizer = optim.Adam(params, lr=args.learning_rate, eps=1e-5, models=k)
-    schedule = optim.LinearLR(optimizer, args.num_iterations) if args.anneal_lr else None
+    params, optimizer, schedule = optimizer_of(args, agent)
     reward_scaler = RewardScaler(n, args.gamma, device=args.device, models=k) if args.norm_reward else None
     log = log or (lambda tag, value, step, agent=0: None)
     diverged = Divergence(k)

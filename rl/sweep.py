@@ -41,6 +41,7 @@ import time
 from .config import (ConfigError, _kind, build_parser, checked_values, closest_flag, defaults_for, load_toml,
                      parse_flags, resolve)
 from .rundir import CHECKPOINT, CONFIG, algorithm
+from .train import setup
 from .stats import iqm
 
 SPACES = ("uniform", "loguniform", "int", "randint", "choice")
@@ -104,9 +105,12 @@ def parse_space(text: str, args_cls, algo) -> Space:
         raise ConfigError(f"--search {text!r}: low ({low}) must be less than high ({high})")
     if kind in ("uniform", "loguniform") and kind_of_field is not float:
         raise ConfigError(f"--search {text!r}: {name} takes {kind_of_field.__name__} values; use int(a,b) or choice(...)")
-    if kind in ("int", "randint") and (kind_of_field is not int or not all(isinstance(v, int) for v in values)):
-        raise ConfigError(f"--search {text!r}: int(a,b) draws integers between integer bounds, and {name} is "
+    if kind in ("int", "randint") and kind_of_field is not int:
+        raise ConfigError(f"--search {text!r}: int(a,b) draws integers, and {name} is "
                           f"{kind_of_field.__name__}; use uniform or loguniform")
+    if kind in ("int", "randint") and not all(isinstance(v, int) for v in values):
+        raise ConfigError(f"--search {text!r}: int(a,b) draws integers between integer bounds; "
+                          f"write them without a decimal point, e.g. {kind}({math.floor(low)},{math.ceil(high)})")
     if kind == "loguniform" and low <= 0:
         raise ConfigError(f"--search {text!r}: loguniform needs a positive low bound, got {low}")
     return Space(name, kind, [low, high])
@@ -356,6 +360,9 @@ def parse(argv):
                     resolve(module.Args, algo, env, {**fixed, space.name: value})
                 except ConfigError as e:
                     raise ConfigError(f"with {space.name}={value!r} from --search, {e}") from None
+        # The env and the networks, made here as rl.train makes them first: an unknown env, or one
+        # the algorithm cannot act in, is one sentence now, not a failure in every trial.
+        setup(module, resolve(module.Args, algo, env, fixed))[0].close()
     given = {}
     for text in sweep["target_scores"]:
         match = re.fullmatch(r"(.+)=([-+0-9.eE]+),([-+0-9.eE]+)", text)

@@ -162,13 +162,11 @@ def check_memory(module, args, env):
                           "or replay buffer")
 
 
-def run(algo, module, args, options) -> int:
-    """Train, checkpoint and evaluate, printing to options["out"] (stdout unless given). A caller
-    that drives runs (rl.sweep) may pass options["on_iteration"](step, snapshot, monitor), called
-    after every iteration (False stops the run), and options["on_end"](monitor, means)."""
+def setup(module, args, capture_video=False):
+    """The batched env and the model (with its observation normaliser) that a run trains, made
+    before anything else: whatever cannot run (an unknown env, a model that cannot act in it, a
+    population too large for memory, a missing renderer) is one ConfigError sentence."""
     import envs
-
-    out = options.get("out") or sys.stdout
 
     seeds = seeds_of(args)
     try:
@@ -176,7 +174,7 @@ def run(algo, module, args, options) -> int:
                         episode_statistics=True)
         check_memory(module, args, env)
         model, obs_norm = module.build(args, env, models=len(seeds))  # its own check that it can act here
-        if options["capture_video"]:
+        if capture_video:
             renderer(args.env_id)[0].close()  # before training, not after it
     except ConfigError:
         raise
@@ -184,6 +182,15 @@ def run(algo, module, args, options) -> int:
         raise ConfigError(str(e).strip("'\"")) from None
     except gym_error.DependencyNotInstalled as e:
         raise ConfigError(f"{args.env_id} needs a package that is not installed: {e}") from None
+    return env, model, obs_norm
+
+
+def run(algo, module, args, options) -> int:
+    """Train, checkpoint and evaluate, printing to options["out"] (stdout unless given). A caller
+    that drives runs (rl.sweep) may pass options["on_iteration"](step, snapshot, monitor), called
+    after every iteration (False stops the run), and options["on_end"](monitor, means)."""
+    out = options.get("out") or sys.stdout
+    env, model, obs_norm = setup(module, args, options["capture_video"])
     if options["resume"]:
         run_dir = options["resume"]
         resume = read_checkpoint(run_dir)

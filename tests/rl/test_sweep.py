@@ -112,6 +112,7 @@ def _free_port():
     (["--search", "num_minibatches=choice(3,4)", "--num-envs", "16", "--num-steps", "128"],
      "with num_minibatches=3 from --search, the batch of num_envs x num_steps = 2048 does not split"),
     (["--search", "gamma=uniform(0.9,1.5)"], "with gamma=1.5 from --search, gamma must be in (0, 1]"),
+    (["--search", "num_steps=int(1.5,3)"], "int(a,b) draws integers between integer bounds; write them without"),
     ([], "nothing to search"),
     (["--search", "learning_rate=uniform(0.1,0.2)", "--trials", "0"], "--trials must be positive"),
     (["--search", "learning_rate=uniform(0.1,0.2)", "--address", "127.0.0.1:PORT"], "no Ray cluster answers there"),
@@ -123,6 +124,60 @@ def test_bad_input_is_one_sentence_and_status_2(argv, message, capsys, tmp_path,
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "sweeps").exists()
+
+
+@pytest.mark.parametrize("algo, envs, message", [
+    ("ppo", ["NoSuchEnv"], "unknown env 'NoSuchEnv'"),
+    ("ppo", ["CartPole", "Pendulumm"], "unknown env 'Pendulumm'; did you mean 'Pendulum'?"),
+    ("dqn", ["CartPole", "Pendulum"], "DQN needs a discrete action space; Pendulum has Box"),
+])
+def test_an_env_that_cannot_run_is_one_sentence_before_ray_starts(algo, envs, message, capsys, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert sweep.main([algo, *envs, "--search", "learning_rate=uniform(0.001,0.002)"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert "ray" not in sys.modules or not __import__("ray").is_initialized()
+    assert not (tmp_path / "sweeps").exists()
+
+
+def test_a_config_file_holds_fixed_settings_and_a_search_table(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text('num_envs = 4\nnum_steps = 64\n[search]\nlearning_rate = "loguniform(1e-4, 1e-2)"\n'
+                      'num_minibatches = "choice(1, 2)"\n')
+    algo, module, envs, fixed, spaces, options, given = sweep.parse(
+        ["ppo", "CartPole", "--config", str(config), "--search", "gamma=uniform(0.9,0.99)", "--num-envs", "8"])
+    assert (algo, envs, given) == ("ppo", ["CartPole"], {})
+    assert fixed["num_steps"] == 64 and fixed["num_envs"] == 8  # a flag overrides the file, as in rl.train
+    assert [(s.name, s.kind, s.values) for s in spaces] == [
+        ("learning_rate", "loguniform", [1e-4, 1e-2]), ("num_minibatches", "choice", [1, 2]),
+        ("gamma", "uniform", [0.9, 0.99])]
+    config.write_text("search = 3\n")
+    with pytest.raises(sweep.ConfigError, match="search must be a table"):
+        sweep.parse(["ppo", "CartPole", "--config", str(config)])
+
+
+def test_scores_of_several_envs_are_normalised_between_a_random_policy_and_the_reward_threshold():
+    import gymnasium as gym
+    import numpy as np
+
+    targets = sweep.target_scores(["CartPole", "Acrobot"], {"Acrobot": (-500.0, -100.0)})
+    low, high = targets["CartPole"]
+    assert high == gym.spec("CartPole-v1").reward_threshold and targets["Acrobot"] == (-500.0, -100.0)
+    # Gymnasium's own CartPole under a uniform random policy, 200 episodes: the same mean, within noise
+    env, rng, lengths = gym.make("CartPole-v1"), np.random.default_rng(0), []
+    for episode in range(200):
+        env.reset(seed=episode)
+        length, done = 0, False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(int(rng.integers(2)))
+            length, done = length + 1, terminated or truncated
+        lengths.append(length)
+    assert abs(low - np.mean(lengths)) < 4 * np.std(lengths) / np.sqrt(100)
+    assert sweep._normalise(low, "CartPole", targets) == 0 and sweep._normalise(high, "CartPole", targets) == 1
+    assert sweep._normalise(-300.0, "Acrobot", targets) == 0.5
+    # at equal progress: finished envs' scores, the running one's, and 0 for the envs to come
+    assert sweep._combined([1.0], 0.5, 3) == 0.5 and sweep._combined([], 0.7, 1) == 0.7
 
 
 def test_rl_train_does_not_import_ray():

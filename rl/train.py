@@ -190,6 +190,7 @@ def run(algo, module, args, options) -> int:
     that drives runs (rl.sweep) may pass options["on_iteration"](step, snapshot, monitor), called
     after every iteration (False stops the run), and options["on_end"](monitor, means)."""
     out = options.get("out") or sys.stdout
+    seeds = seeds_of(args)
     env, model, obs_norm = setup(module, args, options["capture_video"])
     if options["resume"]:
         run_dir = options["resume"]

@@ -21,8 +21,31 @@ def runs(tmp_path_factory):
     return root
 
 
+def _args(**changes):
+    return lambda config: config["args"].update(changes)
+
+
+# What is done to a copy of config.json, and the sentence that refuses it.
+CONFIG_EDITS = {
+    "config field of the wrong type": (_args(env_id=5), "config.json: env_id must be a string, got 5"),
+    "config of other layer sizes": (_args(hidden_sizes=[32, 32]), "checkpoint.npz: agent.critic.0.weight has "
+                                    "shape (1, 16, 4), but config.json builds (1, 32, 4)"),
+    "config with an invalid setting": (_args(num_envs=0), "config.json: num_envs must be positive, got 0"),
+    "config with an unknown algorithm": (lambda config: config.update(algo="a2c"),
+                                         "config.json names the algorithm 'a2c'; valid: dqn, ppo, rppo"),
+    "config without args": (lambda config: config.pop("args"), "config.json does not describe a run"),
+    "config with an unknown setting": (_args(learning_rat=0.1), "config.json sets 'learning_rat', which ppo does "
+                                       "not have"),
+}
+
+
 def _damage(what, run, other):
-    config = json.loads((run / "config.json").read_text())
+    if what in CONFIG_EDITS:
+        edit, message = CONFIG_EDITS[what]
+        config = json.loads((run / "config.json").read_text())
+        edit(config)
+        (run / "config.json").write_text(json.dumps(config))
+        return message
     if what == "truncated checkpoint":
         data = (run / "checkpoint.npz").read_bytes()
         (run / "checkpoint.npz").write_bytes(data[:len(data) // 2])
@@ -33,38 +56,13 @@ def _damage(what, run, other):
     if what == "checkpoint of other shapes":
         shutil.copy(other / "checkpoint.npz", run / "checkpoint.npz")
         return "checkpoint.npz: agent.critic.0.weight has shape (1, 32, 4), but config.json builds (1, 16, 4)"
-    if what == "config field of the wrong type":
-        config["args"]["env_id"] = 5
-        (run / "config.json").write_text(json.dumps(config))
-        return "config.json: env_id must be a string, got 5"
-    if what == "config of other layer sizes":
-        config["args"]["hidden_sizes"] = [32, 32]
-        (run / "config.json").write_text(json.dumps(config))
-        return "checkpoint.npz: agent.critic.0.weight has shape (1, 16, 4), but config.json builds (1, 32, 4)"
     if what == "config cut short":
-        (run / "config.json").write_text(json.dumps(config)[:40])
+        (run / "config.json").write_text((run / "config.json").read_text()[:40])
         return "config.json cannot be read as JSON"
-    if what == "config with an invalid setting":
-        config["args"]["num_envs"] = 0
-        (run / "config.json").write_text(json.dumps(config))
-        return "config.json: num_envs must be positive, got 0"
-    if what == "config with an unknown algorithm":
-        config["algo"] = "a2c"
-        (run / "config.json").write_text(json.dumps(config))
-        return "config.json names the algorithm 'a2c'; valid: dqn, ppo, rppo"
-    if what == "config without args":
-        (run / "config.json").write_text(json.dumps({"algo": "ppo"}))
-        return "config.json does not describe a run"
-    if what == "config with an unknown setting":
-        config["args"]["learning_rat"] = 0.1
-        (run / "config.json").write_text(json.dumps(config))
-        return "config.json sets 'learning_rat', which ppo does not have"
     raise AssertionError(what)
 
 
-DAMAGE = ["truncated checkpoint", "empty checkpoint", "checkpoint of other shapes", "config field of the wrong type",
-          "config of other layer sizes", "config cut short", "config with an invalid setting",
-          "config with an unknown algorithm", "config without args", "config with an unknown setting"]
+DAMAGE = ["truncated checkpoint", "empty checkpoint", "checkpoint of other shapes", "config cut short", *CONFIG_EDITS]
 
 
 @pytest.mark.parametrize("command", ["evaluate", "resume"])

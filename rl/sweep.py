@@ -372,17 +372,29 @@ def parse(argv):
     return algo, module, envs, fixed, spaces, sweep, given
 
 
+# What an HTTP/2 client sends first: the preface and an empty SETTINGS frame. Ray's GCS is a gRPC
+# (HTTP/2) server, which answers with a SETTINGS frame of its own (frame type 4, the 4th byte).
+_HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
 def _check_address(address):
-    """An unreachable cluster in one sentence, before Ray retries it for a minute."""
+    """An unreachable cluster, or a port where something else answers, in one sentence, before
+    Ray retries it for a minute or more."""
     if address in (None, "auto", "local") or address.startswith("ray://"):
         return
     host, _, port = address.rpartition(":")
+    reply = b""
     try:
-        with socket.create_connection((host, int(port)), timeout=5):
-            pass
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(_HTTP2_HELLO)
+            while len(reply) < 4 and (chunk := s.recv(9)):
+                reply += chunk
     except (OSError, ValueError) as e:
         raise ConfigError(f"--address {address}: no Ray cluster answers there ({e}); start one with "
                           "`ray start --head`, or leave --address out to run on this machine") from None
+    if len(reply) < 4 or reply[3] != 4:
+        raise ConfigError(f"--address {address}: something answers there, but not a Ray cluster (it does not "
+                          "speak gRPC); give the head's GCS port, 6379 unless `ray start --head --port` set another")
 
 
 def sweep(algo, module, envs, fixed, spaces, options, given, out=None):

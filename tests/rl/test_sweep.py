@@ -180,6 +180,29 @@ def test_scores_of_several_envs_are_normalised_between_a_random_policy_and_the_r
     assert sweep._combined([1.0], 0.5, 3) == 0.5 and sweep._combined([], 0.7, 1) == 0.7
 
 
+def test_an_address_where_something_else_answers_is_one_sentence(capsys, tmp_path, monkeypatch):
+    import http.server
+    import threading
+
+    monkeypatch.chdir(tmp_path)
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):  # the server's own log would share the captured stderr
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.perf_counter()
+        assert sweep.main(["ppo", "CartPole", "--search", "learning_rate=uniform(0.1,0.2)", "--address",
+                           f"127.0.0.1:{server.server_port}"]) == 2
+        assert time.perf_counter() - started < 30  # Ray itself would retry for minutes
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert "something answers there, but not a Ray cluster" in err and len(err.strip().splitlines()) == 1
+
+
 def test_rl_train_does_not_import_ray():
     code = "import sys, rl.train; print('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV,

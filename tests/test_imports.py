@@ -12,7 +12,7 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("autodiff", "envs", "algos", "rl")
+PACKAGES = ("numbarl", "autodiff", "envs", "algos", "rl")
 
 
 def _modules():

@@ -146,14 +146,20 @@ def _free_memory(device) -> int | None:
         return None
 
 
-def check_memory(module, args, env):
-    """Refuse, in one sentence, a run whose rollouts or replay buffers cannot fit, before any is
-    allocated (the env, made first, tells the sizes)."""
+def check_memory(module, args, probe):
+    """Refuse, in one sentence, a run whose envs, networks, rollouts or replay buffers cannot fit,
+    before any is allocated: `probe`, the env with one sub-env, tells the sizes, and one agent's
+    network its parameter count (each agent keeps its parameters, their gradients, Adam's two
+    moments and a copy from before the update; DQN a target network too: 8 copies with room)."""
     import math
 
-    obs_dim = int(math.prod(env.single_observation_space.shape))
-    action_dim = int(math.prod(env.single_action_space.shape or (1,)))
-    need = module.memory(args, obs_dim, action_dim) + env.num_envs * (4 * obs_dim * 4 + 64)
+    obs_dim = int(math.prod(probe.single_observation_space.shape))
+    action_dim = int(math.prod(probe.single_action_space.shape or (1,)))
+    one, _ = module.build(dataclasses.replace(args, num_seeds=1), probe)
+    params = sum(p.numel() for p in one.parameters())
+    sub_envs = args.num_seeds * args.num_envs
+    need = (module.memory(args, obs_dim, action_dim) + sub_envs * (4 * obs_dim * 4 + 64)
+            + args.num_seeds * params * 4 * 8)
     free = _free_memory(args.device)
     if free is not None and need > 0.8 * free:
         raise ConfigError(f"{args.num_seeds} agent{'s' if args.num_seeds > 1 else ''} of {args.num_envs} sub-envs "
@@ -170,9 +176,11 @@ def setup(module, args, capture_video=False):
 
     seeds = seeds_of(args)
     try:
+        probe = envs.make(args.env_id, num_envs=1, device=args.device)
+        check_memory(module, args, probe)  # before the K x N sub-envs are made: they may not fit either
+        probe.close()
         env = envs.make(args.env_id, num_envs=args.num_envs * len(seeds), device=args.device, seed=seeds,
                         episode_statistics=True)
-        check_memory(module, args, env)
         model, obs_norm = module.build(args, env, models=len(seeds))  # its own check that it can act here
         if capture_video:
             renderer(args.env_id)[0].close()  # before training, not after it

@@ -40,6 +40,9 @@ def cli(*argv, cwd=None, timeout=600):
     (["ppo", "CartPole", "--num-seeds", "0"], "num_seeds must be positive, got 0"),
     (["dqn", "CartPole", "--num-seeds", "-3"], "num_seeds must be positive, got -3"),
     (["dqn", "CartPole", "--num-seeds", "100000"], "100000 agents of 4 sub-envs need about"),
+    # the sub-envs alone (409.6M) exceed the memory: checked before they are made, which the OOM
+    # killer ended before the check
+    (["ppo", "CartPole", "--num-seeds", "100000", "--num-envs", "4096"], "100000 agents of 4096 sub-envs need about"),
     (["ppo", "CartPole", "--num-seeds", "4000", "--num-steps", "100000", "--total-timesteps", "2000000"], "free on the cpu; train fewer seeds"),
 ])
 def test_bad_input_is_one_sentence_and_status_2(argv, message, tmp_path):

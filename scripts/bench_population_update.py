@@ -8,7 +8,8 @@ agent, the value loss, the approximate KL and clip fraction, then each agent's g
 to norm 0.5 and an Adam step. The floor does all of it too, on stacked (K, ...) arrays with
 numpy's stacked matmul, gradients written straight into one flat (K, P) buffer as ours are.
 numpy and BLAS run on one thread; numbarl runs on one, then on every core (its threads split a
-stack of models' products and elementwise passes by model).
+stack of models' products and elementwise passes by model). A last column times the step's matrix
+products alone, on one BLAS thread: what no update of these networks can go below on one core.
 
     python scripts/bench_population_update.py [--k 1 4 16 64] [--batch 1024] [--repeats 400]
 """
@@ -144,6 +145,31 @@ def numpy_update_fn(data, k, start=None):
     return step
 
 
+def products_fn(data, k):
+    """Only the update's matrix products, the floor's own calls on the same shapes: both networks'
+    three forward products, their weight gradients and the two input gradients each backward
+    needs. No update can take less time than these on one BLAS thread."""
+    rng = np.random.default_rng(0)
+    n = data["obs"].shape[1]
+    sizes = [(4, 64), (64, 64), (64, 2)], [(4, 64), (64, 64), (64, 1)]
+    nets = [[(rng.standard_normal((k, o, i)).astype(np.float32), np.empty((k, n, o), np.float32))
+             for i, o in net] for net in sizes]
+
+    def step():
+        for net in nets:
+            x = data["obs"]
+            for w, out in net:  # forward: x @ w^T per layer
+                np.matmul(x, w.transpose(0, 2, 1), out=out)
+                x = out
+            for i in (2, 1, 0):  # backward: d^T @ input for the weight gradient, d @ w for the input's
+                d, below = net[i][1], data["obs"] if i == 0 else net[i - 1][1]
+                np.matmul(d.transpose(0, 2, 1), below)
+                if i:
+                    np.matmul(d, net[i][0])
+
+    return step
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--k", type=int, nargs="+", default=[1, 4, 16, 64])
@@ -155,14 +181,15 @@ def main():
           f"per agent; median of {args.repeats} steps; numpy and BLAS on one thread, numbarl on one and on "
           f"{cores} (ad.set_num_threads)")
     print(f"{'K':>4} {'numbarl us':>11} {'per agent':>10} {'numpy floor us':>15} {'ratio':>7} "
-          f"{f'{cores} threads us':>15} {'ratio':>7}")
+          f"{f'{cores} threads us':>15} {'ratio':>7} {'products us':>12} {'numbarl/products':>17}")
     for k in args.k:
         data = make_batch(k, args.batch)
         one, many = numbarl_update_fn(data, k), numbarl_update_fn(data, k)
-        ours, floor, threaded = median_us([on_threads(1, one), numpy_update_fn(data, k), on_threads(cores, many)],
-                                          args.repeats)
+        ours, floor, threaded, products = median_us(
+            [on_threads(1, one), numpy_update_fn(data, k), on_threads(cores, many), products_fn(data, k)],
+            args.repeats)
         print(f"{k:>4} {ours:>11.0f} {ours / k:>10.0f} {floor:>15.0f} {ours / floor:>6.2f}x {threaded:>15.0f} "
-              f"{threaded / floor:>6.2f}x", flush=True)
+              f"{threaded / floor:>6.2f}x {products:>12.0f} {ours / products:>16.2f}x", flush=True)
 
 
 def on_threads(n, fn):

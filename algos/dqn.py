@@ -18,8 +18,8 @@ import gymnasium as gym
 import autodiff as ad
 from autodiff import nn, optim
 
-from .common import (Divergence, EpisodeLog, check_ranges, checkpoint, env_actions, fetch, log_histograms, restore,
-                     prepare)
+from .common import (Divergence, EpisodeLog, check_ranges, checkpoint, env_actions, fetch, log_histograms, prepare,
+                     restore)
 from .replay import ReplayBuffer
 
 

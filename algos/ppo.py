@@ -18,7 +18,7 @@ from autodiff import nn
 
 from .actor_critic import Heads, clipped_loss, log_update, optimizer_of, update
 from .common import (Divergence, EpisodeLog, bootstrap_truncated, check_ranges, checkpoint, env_actions,
-                     log_histograms, observers, on_device, restore, prepare)
+                     log_histograms, observers, on_device, prepare, restore)
 from .normalize import RewardScaler, RunningMeanStd
 from .gae import compute_gae
 from .rollout import RolloutBuffer

@@ -27,7 +27,7 @@ from autodiff import nn
 from . import ppo
 from .actor_critic import Heads, clipped_loss, log_update, optimizer_of, update
 from .common import (Divergence, EpisodeLog, bootstrap_truncated, checkpoint, env_actions, fetch, log_histograms,
-                     observers, on_device, restore, prepare)
+                     observers, on_device, prepare, restore)
 from .normalize import RewardScaler, RunningMeanStd
 from .gae import compute_gae
 from .rollout import RolloutBuffer

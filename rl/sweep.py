@@ -360,9 +360,12 @@ def parse(argv):
                     resolve(module.Args, algo, env, {**fixed, space.name: value})
                 except ConfigError as e:
                     raise ConfigError(f"with {space.name}={value!r} from --search, {e}") from None
-        # The env and the networks, made here as rl.train makes them first: an unknown env, or one
-        # the algorithm cannot act in, is one sentence now, not a failure in every trial.
-        setup(module, resolve(module.Args, algo, env, fixed))[0].close()
+        # One agent and its sub-envs, made here on the CPU as rl.train makes them: an unknown env,
+        # or one the algorithm cannot act in, is one sentence now, not a failure in every trial.
+        # (The device and the memory a population needs are the trials' own to check, on the
+        # machines they run on.)
+        one = dataclasses.replace(resolve(module.Args, algo, env, fixed), device="cpu", num_seeds=1)
+        setup(module, one)[0].close()
     given = {}
     for text in sweep["target_scores"]:
         match = re.fullmatch(r"(.+)=([-+0-9.eE]+),([-+0-9.eE]+)", text)

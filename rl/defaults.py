@@ -10,7 +10,8 @@ TUNED = {
     # Measured (2026-12-04, a 2-core AMD EPYC, with tanh32, CPU float32 tanh since 171f65e; one
     # population run of seeds 1-32 per BLAS kernel, deterministic 100-episode means): solved
     # (>= 475) by 32/32 under OpenBLAS's Haswell kernels and 31/32 under Sandybridge's (seed 7:
-    # 359.8), IQM 500 [500, 500] under both. With numpy's tanh (2026-12-03, dev-2c): 31/32 under
+    # 359.8), IQM 500 [500, 500] under both; (2026-12-07, an AVX-512 AMD EPYC) 31/32 under
+    # SkylakeX's (seed 14: 430.6). With numpy's tanh (2026-12-03, dev-2c): 31/32 under
     # Haswell's and 31/32 under SkylakeX's (the failures 247.9 and 467.5). The former 16 x 64 steps in one minibatch: 30/32 and 29/32 (failures at 145-211); with
     # gae_lambda 0.9 and clip 0.25 31/32 and 29/32; 12 epochs 30/32; 150k steps 29/32 and 30/32;
     # ent_coef 0.01 27/32 (all Haswell unless two figures). (2026-12-01/02, one kernel, 16 seeds:)
@@ -23,7 +24,8 @@ TUNED = {
     # run of seeds 1-32 per BLAS kernel, deterministic 100-episode means): above -250 for 31/32
     # under OpenBLAS's Haswell kernels (seed 27: -309.4) and 30/32 under Sandybridge's (-331.1,
     # -499.7), IQM -183.7 [95% CI -189.1, -179.3] and -182.5 [-188.7, -177.2]: 61/64, issue 13's
-    # 14/16. The former 200k steps: 27/32 and 28/32 (IQM -188.5, -183.8; the others -397 to -556,
+    # 14/16; (2026-12-07, an AVX-512 AMD EPYC) 30/32 under SkylakeX's (-440.9, -327.7), IQM -186.6
+    # [-192.0, -182.9]. The former 200k steps: 27/32 and 28/32 (IQM -188.5, -183.8; the others -397 to -556,
     # never swinging up from every start); 200k in 32 minibatches 24/32 (Haswell). Before tanh32
     # (2026-12-03, dev-2c, 200k): 29/32 under Haswell's, 28/32 under SkylakeX's. Earlier, one
     # kernel: 16 x 256 at 100k reached -200 on 4 of 8 seeds; 16 x 256 at 200k and 32 x 128 at 250k
@@ -38,7 +40,8 @@ TUNED = {
     # population runs, deterministic 100-episode means): solved (>= 475) by 53/56 seeds under
     # OpenBLAS's Haswell kernels (seeds 1-8 7/8, 101-116 15/16, 117-148 31/32) and 31/32 under
     # Sandybridge's (seeds 1-16 15/16, 17-32 16/16 on 2026-12-04), IQM 500 under both: 84/88 =
-    # 95 %, issue 13's 15/16. The failures either
+    # 95 %, issue 13's 15/16; (2026-12-07, an AVX-512 AMD EPYC) 31/32 under SkylakeX's (seed 31:
+    # 136.2). The failures either
     # stay on the ~200 plateau (cart drift) or fall back from 500 late. With exploration down to
     # 0.04 (the Zoo's): Haswell 87/96 (seeds 1-48, 101-116, 149-180), Sandybridge 29/32: 91 %.
     # Tried the same way (Haswell, 16 seeds each): the former 256-256 network with the Huber
@@ -95,8 +98,8 @@ TUNED = {
     # critic. Measured (2026-12-04, a 2-core AMD EPYC, with tanh32; one population run of seeds
     # 1-32 per BLAS kernel): solved (>= 475) by 28/32 under OpenBLAS's Haswell kernels (failures
     # 193.6-378.0) and 28/32 under Sandybridge's (139.6-450.1), IQM 500 [498.1, 500] and [498.6,
-    # 500]. With numpy's tanh (2026-12-03, dev-2c): 29/32 under Haswell's and under SkylakeX's.
-    # With 10 epochs: 22/32 (Haswell), the failures at 168-444.
+    # 500]; (2026-12-07, an AVX-512 AMD EPYC) 29/32 under SkylakeX's (187.4-382.7). With numpy's
+    # tanh (2026-12-03, dev-2c): 29/32 under Haswell's and under SkylakeX's. With 10 epochs: 22/32 (Haswell), the failures at 168-444.
     ("rppo", "CartPoleNoVel"): dict(total_timesteps=100_000, num_envs=16, num_steps=32, num_minibatches=2,
                                     update_epochs=20, learning_rate=1e-3, gamma=0.98, gae_lambda=0.8,
                                     ent_coef=0.0, norm_obs=True, norm_reward=True),

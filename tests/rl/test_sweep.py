@@ -185,17 +185,16 @@ def test_an_address_where_something_else_answers_is_one_sentence(capsys, tmp_pat
     import threading
 
     monkeypatch.chdir(tmp_path)
+
     class Quiet(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):  # the server's own log would share the captured stderr
             pass
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        started = time.perf_counter()
+    try:  # before the check, Ray itself took this address and retried it for minutes
         assert sweep.main(["ppo", "CartPole", "--search", "learning_rate=uniform(0.1,0.2)", "--address",
                            f"127.0.0.1:{server.server_port}"]) == 2
-        assert time.perf_counter() - started < 30  # Ray itself would retry for minutes
     finally:
         server.shutdown()
         server.server_close()

@@ -177,8 +177,10 @@ def setup(module, args, capture_video=False):
     seeds = seeds_of(args)
     try:
         probe = envs.make(args.env_id, num_envs=1, device=args.device)
-        check_memory(module, args, probe)  # before the K x N sub-envs are made: they may not fit either
-        probe.close()
+        try:
+            check_memory(module, args, probe)  # before the K x N sub-envs are made: they may not fit either
+        finally:
+            probe.close()
         env = envs.make(args.env_id, num_envs=args.num_envs * len(seeds), device=args.device, seed=seeds,
                         episode_statistics=True)
         model, obs_norm = module.build(args, env, models=len(seeds))  # its own check that it can act here

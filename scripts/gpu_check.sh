@@ -80,7 +80,8 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv 2>&1 | head -3
     "$PY" - <<'EOF'
 import importlib.metadata as m, platform
-names = ("numba", "numba-cuda", "llvmlite", "numpy", "gymnasium", "tensorboardX", "torch", "jax", "nvidia-cuda-nvrtc")
+names = ("numba", "numba-cuda", "llvmlite", "numpy", "gymnasium", "tensorboardX", "torch", "jax", "nvidia-cuda-nvrtc",
+         "nvidia-nvjitlink", "cuda-bindings", "cuda-core")
 versions = []
 for name in names:
     try:

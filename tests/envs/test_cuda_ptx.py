@@ -1,4 +1,4 @@
-"""envs/cuda_driver.py: every built-in env's step and reset kernels compile to PTX for an H100
+"""envs/cuda_driver.py: every built-in env's step and reset kernels compile and link for an H100
 (sm_90) on this GPU-less machine, catching what the simulator lets through (it runs Python)."""
 
 import numpy as np
@@ -8,7 +8,7 @@ from numba import typeof
 import envs
 from envs.cuda_driver import load_cuda_driver
 
-from ..cuda_ptx import compile_ptx
+from ..cuda_ptx import compile_ptx, link
 
 NAMES = ["CartPole", "Pendulum", "MountainCar", "MountainCarContinuous", "Acrobot", "CartPoleNoVel",
          "PendulumNoVel", "MemoryCue"]
@@ -36,3 +36,19 @@ def test_the_kernels_cache_their_compilation():
 
     kernels = load_cuda_driver(envs.make("CartPole", num_envs=4, seed=0))
     assert isinstance(kernels.step_kernel._cache, CUDACache) and isinstance(kernels.reset_kernel._cache, CUDACache)
+
+
+def test_linking_fails_where_a_helper_is_missing():
+    """The link in compile_ptx is a real check: the env kernels' 2-D arena views call numba-cuda's
+    reshape helper, and without its code nvJitLink names the undefined symbol."""
+    from cuda.bindings.nvjitlink import nvJitLinkError
+    from numba.cuda.cudadrv.driver import _Linker
+
+    env = envs.make("CartPole", num_envs=4, seed=0)
+    kernels = load_cuda_driver(env)
+    ptx = compile_ptx(kernels.reset_kernel, (typeof(np.empty(64, np.uint8)), typeof(env._done)))
+    assert len(link(ptx)) > 0
+    linker = _Linker(cc=(9, 0))
+    linker.add_ptx(ptx.encode())
+    with pytest.raises(nvJitLinkError, match="numba_attempt_nocopy_reshape"):
+        linker.complete()

@@ -154,8 +154,15 @@ class BatchedEnv(VectorEnv):
         self._action_shape = (n,) if self._discrete else (n, *self.single_action_space.shape)
         self._action_dtype = np.dtype(np.int64 if self._discrete else np.float32)
         self._needs_reset = True
+        self._load_driver()
+
+    def _load_driver(self):
+        """The compiled driver over the env's arrays, and what a step hands it: the end of
+        __init__, and of unpickling (a driver is a module and its entry points compiled code,
+        which do not pickle; __setstate__ loads them again)."""
+        n = self.num_envs
         self._handed_out = deque(maxlen=RECYCLE)
-        if device == "cuda":
+        if self.device == "cuda":
             self._to_device()
             return
         keep_freed_memory_in_the_heap()  # the arrays a step returns are fresh: reuse heap pages
@@ -172,6 +179,23 @@ class BatchedEnv(VectorEnv):
         self._calls, self._next_probe, self._interval = 0, 0, ADAPT_EVERY
         self._probe, self._probe_left = ([], []), 0
         self._serial_mean, self._watched, self._watch_left = float("inf"), 0.0, WATCH
+
+    # Unpicklable (modules, compiled code, tuples of the arrays) or rebuilt by _load_driver.
+    _DRIVER_ATTRS = ("_driver", "_fixed", "_own_outputs", "_own", "_serial", "_parallel", "_step_all",
+                     "_handed_out")
+
+    def __getstate__(self):
+        """pickle and copy.deepcopy (as Gymnasium's vector envs allow): everything but the
+        compiled driver, with a GPU env's arrays copied to the host (its new copy puts them on a
+        GPU again)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in self._DRIVER_ATTRS}
+        if self.device == "cuda":
+            state.update({k: self._host(v) for k, v in state.items() if _on_device(v)})
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._load_driver()
 
     def _to_device(self):
         """device='cuda': the same arrays, on the GPU, stepped by the same dynamics compiled into

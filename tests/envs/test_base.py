@@ -370,3 +370,42 @@ def test_episode_statistics_only_when_asked_so_gymnasiums_wrapper_runs_unchanged
             compared += int(done.sum())
     assert compared == 4
     assert "episode" not in envs.make("CartPole", num_envs=2, max_episode_steps=1).reset(seed=0)[1]
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step", "disabled"])
+@pytest.mark.parametrize("name", ["CartPole", "Pendulum", "MemoryCue"])
+def test_pickle_and_deepcopy_continue_the_same_episodes(name, mode):
+    """As gym.make_vec's envs do, a copy (copy.deepcopy, pickle) steps on from where the env was:
+    same states, RNG streams, time limit, step counts and episode returns; and it has a driver of
+    its own (a driver is a module and compiled code, which do not pickle)."""
+    import copy
+    import pickle
+
+    import gymnasium as gym
+
+    copy.deepcopy(gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync"))  # what users expect
+    env = envs.make(name, num_envs=5, seed=1, autoreset_mode=mode, episode_statistics=True, max_episode_steps=7)
+    env.reset(seed=2)
+    env.action_space.seed(3)
+    actions = [env.action_space.sample() for _ in range(40)]
+    env.step(actions[0])
+    copies = [copy.deepcopy(env), pickle.loads(pickle.dumps(env))]
+    assert all(c.max_steps == 7 and c.metadata == env.metadata and c.episode_statistics for c in copies)
+    ended = 0
+    for a in actions[1:]:
+        ours = env.step(a)
+        for theirs in [c.step(a) for c in copies]:
+            for x, y in zip(ours[:4], theirs[:4]):
+                np.testing.assert_array_equal(x, y)
+            assert set(ours[4]) == set(theirs[4])
+            if "episode" in ours[4]:
+                np.testing.assert_array_equal(ours[4]["episode"]["r"], theirs[4]["episode"]["r"])
+        done = ours[2] | ours[3]
+        ended += int(done.sum())
+        if mode == "disabled" and done.any():
+            for e in [env, *copies]:
+                e.reset(options={"reset_mask": done.copy()})
+    assert ended >= 5
+    env.reset(seed=4)  # the copies are the copies' own
+    np.testing.assert_array_equal(copies[0].get_state()["rng"], copies[1].get_state()["rng"])
+    assert not np.array_equal(copies[0].get_state()["rng"], env.get_state()["rng"])

@@ -23,7 +23,7 @@ from numbarl.malloc import keep_freed_memory_in_the_heap
 from .autoreset import parse_mode, reset_mask
 from .cuda_driver import CudaDriver, cuda_available
 from .driver import LIMITS, load_driver, pack_params
-from .rng import seed_streams
+from .rng import check_seed, seed_streams
 
 
 def _on_device(array) -> bool:
@@ -140,7 +140,7 @@ class BatchedEnv(VectorEnv):
         n, obs_shape = self.num_envs, self.single_observation_space.shape
         self._state = np.zeros((self.state_size, n), np.float32)  # one row per field: struct of arrays
         self._t = np.zeros(n, np.int64)
-        self._rng = seed_streams(seed, n)
+        self._rng = self._seed_streams(seed, "")[1] if seed is not None else seed_streams(None, n)
         self._ep_return = np.zeros(n)
         obs_dtype = self.single_observation_space.dtype
         self._layout = (((n, *obs_shape), obs_dtype), (n, np.float64), (n, np.bool_), (n, np.bool_),
@@ -216,9 +216,9 @@ class BatchedEnv(VectorEnv):
         mask = reset_mask(options, self.num_envs, name)
         if mask is not None and self._needs_reset:
             raise RuntimeError(f"{name}: the first reset() starts every sub-env; pass a reset_mask only after it")
-        super().reset(seed=seed if seed is None or isinstance(seed, (int, np.integer)) else int(seed[0]))
+        seed, streams = self._seed_streams(seed, ".reset")
+        super().reset(seed=seed[0] if isinstance(seed, list) else seed)  # np_random, as Gymnasium seeds it
         if seed is not None:
-            streams = seed_streams(seed, self.num_envs)
             if mask is not None:
                 streams = np.where(self._host(mask), streams, self._host(self.rng))
             self._write("rng", streams)
@@ -231,6 +231,15 @@ class BatchedEnv(VectorEnv):
                                np.ones(self.num_envs, np.bool_) if mask is None else mask)
         self._needs_reset = False
         return obs, {}
+
+    def _seed_streams(self, seed, where: str):
+        """The seed checked (envs.rng.check_seed) and the sub-envs' RNG streams it starts (None
+        for seed None: the streams run on), or a ValueError naming the env."""
+        try:
+            seed = check_seed(seed)
+            return seed, None if seed is None else seed_streams(seed, self.num_envs)
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}{where}: {e}") from None
 
     def step(self, actions):
         """Advance every sub-env by one action; finished ones start their next episode in the

@@ -79,6 +79,29 @@ def test_same_seed_same_trajectories_and_different_seeds_differ():
     assert not np.allclose(rollout(11), rollout(12))
 
 
+def test_reset_takes_the_seeds_gymnasiums_vector_envs_take():
+    """gym.make_vec's reset takes None, an int, or one seed per sub-env with None where that
+    sub-env draws from the OS; numbarl's takes them too (and numpy integers, as make() does),
+    and names the env when a seed is neither."""
+    import gymnasium as gym
+
+    gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode="sync").reset(seed=[1, None, 3])
+    env = envs.make("CartPole", num_envs=3)
+    one = env.reset(seed=[1, None, 3])[0]
+    two = env.reset(seed=[1, None, 3])[0]
+    np.testing.assert_array_equal(one[[0, 2]], two[[0, 2]])
+    assert not np.array_equal(one[1], two[1])  # drawn from the OS each time
+    np.testing.assert_array_equal(env.reset(seed=[1, 2, 3])[0], env.reset(seed=np.array([1, 2, 3]))[0])
+    np.testing.assert_array_equal(env.reset(seed=np.int64(5))[0], env.reset(seed=5)[0])
+    assert env.np_random_seed == 5
+    np.testing.assert_array_equal(envs.make("CartPole", num_envs=3, seed=np.uint8(5)).reset()[0], env.reset(seed=5)[0])
+    for bad in (1.5, -1, True, "7", [1, 2.5, 3]):
+        with pytest.raises(ValueError, match=r"CartPole.reset: a seed must be None, an integer >= 0, or a list"):
+            env.reset(seed=bad)
+    with pytest.raises(ValueError, match=r"^CartPole: a seed must be"):
+        envs.make("CartPole", num_envs=3, seed=-2)
+
+
 def test_sub_env_streams_do_not_depend_on_the_batch():
     small = envs.make("CartPole", num_envs=3, seed=5).reset()[0]
     large = envs.make("CartPole", num_envs=9000, seed=5).reset()[0]  # the parallel driver

@@ -96,6 +96,9 @@ class BatchedEnv(VectorEnv):
     state_size: int = 0          # floats of state per sub-env
     max_episode_steps: int = 0   # the time limit (0: none)
     gymnasium_id: str | None = None
+    # The reset(options={...}) keys of the Gymnasium counterpart that say where an episode starts,
+    # each with the Params field it sets for that reset only (CartPole: {"low": "init_low", ...}).
+    reset_options: dict = {}
 
     @staticmethod
     def spaces(params):
@@ -222,15 +225,52 @@ class BatchedEnv(VectorEnv):
             if mask is not None:
                 streams = np.where(self._host(mask), streams, self._host(self.rng))
             self._write("rng", streams)
+        start = self._start_params(options)
+        if start is not None:  # this reset only: later ones (auto-resets too) start as before
+            own = self._host(self._packed).copy()
+            self._write("_packed", start)
+        try:
+            obs = self._reset(mask)
+        finally:
+            if start is not None:
+                self._write("_packed", own)
+        self._needs_reset = False
+        return obs, {}
+
+    def _reset(self, mask):
         if self.device == "cuda":
             self._driver.reset(mask)
-            self._needs_reset = False
-            return self._obs, {}
+            return self._obs
         obs = self._new_obs()
         self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs,
                                np.ones(self.num_envs, np.bool_) if mask is None else mask)
-        self._needs_reset = False
-        return obs, {}
+        return obs
+
+    def _start_params(self, options):
+        """The packed parameters for a reset given Gymnasium's options on where episodes start
+        (reset_options: CartPole's "low" and "high", Pendulum's "x_init" and "y_init", ...),
+        checked as Gymnasium checks them; None when options set none of them. Other keys are
+        ignored, as Gymnasium's envs ignore them."""
+        given = {key: options[key] for key in self.reset_options
+                 if options and options.get(key) is not None}
+        if not given:
+            return None
+        name, values = type(self).__name__, {}
+        for key, value in given.items():
+            try:
+                values[self.reset_options[key]] = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}.reset: options[{key!r}] must be a number, got {value!r}") from None
+            if not np.isfinite(values[self.reset_options[key]]):
+                raise ValueError(f"{name}.reset: options[{key!r}] must be finite, got {value!r}")
+        params = self.params._replace(**values)
+        if {"low", "high"} <= set(self.reset_options):
+            low, high = (getattr(params, self.reset_options[k]) for k in ("low", "high"))
+            if low > high:
+                raise ValueError(f"{name}.reset: options['low'] ({low}) must not be above options['high'] ({high})")
+        packed = self._host(self._packed).copy()
+        packed[:len(params)] = pack_params(params, name)
+        return packed
 
     def _seed_streams(self, seed, where: str):
         """The seed checked (envs.rng.check_seed) and the sub-envs' RNG streams it starts (None

@@ -62,6 +62,7 @@ class Pendulum(BatchedEnv):
     state_size = 2
     max_episode_steps = 200
     gymnasium_id = "Pendulum-v1"
+    reset_options = {"x_init": "init_angle", "y_init": "init_speed"}  # Gymnasium's reset(options=...)
 
     @staticmethod
     def spaces(p):

@@ -432,3 +432,49 @@ def test_pickle_and_deepcopy_continue_the_same_episodes(name, mode):
     env.reset(seed=4)  # the copies are the copies' own
     np.testing.assert_array_equal(copies[0].get_state()["rng"], copies[1].get_state()["rng"])
     assert not np.array_equal(copies[0].get_state()["rng"], env.get_state()["rng"])
+
+
+# Gymnasium's reset options for where episodes start, each env's (low, high) default and options.
+START_OPTIONS = {
+    "CartPole": ({"low": -0.3, "high": 0.2}, slice(None), -0.05, 0.05),
+    "MountainCar": ({"low": -1.0, "high": 0.1}, 0, -0.6, -0.4),
+    "MountainCarContinuous": ({"low": -0.5, "high": -0.45}, 0, -0.6, -0.4),
+    "Acrobot": ({"low": -0.5, "high": 0.5}, slice(None), -0.1, 0.1),
+    "Pendulum": ({"x_init": 0.5, "y_init": 3.0}, 1, -1.0, 1.0),  # the speed (the angle below)
+}
+
+
+@pytest.mark.parametrize("name", list(START_OPTIONS))
+def test_reset_options_set_where_episodes_start_as_in_gymnasium(name):
+    """reset(options=...) with Gymnasium's keys starts episodes where Gymnasium's env starts
+    them, for that reset only (auto-resets start as before); before, numbarl ignored them."""
+    import gymnasium as gym
+
+    options, rows, default_low, default_high = START_OPTIONS[name]
+    env = envs.make(name, num_envs=400, seed=0, max_episode_steps=1)
+    twin = gym.make_vec(env.gymnasium_id, num_envs=50, vectorization_mode="sync")
+    twin.reset(seed=0, options=options)
+    theirs = np.array([sub.unwrapped.state for sub in twin.envs], np.float64).T[rows]
+    env.reset(seed=0, options=dict(options))
+    ours = env.state.astype(np.float64)[rows]
+    if name == "Pendulum":
+        low, high = -3.0, 3.0
+        assert np.abs(env.state[0]).max() <= 0.5 and np.abs(np.array([s.unwrapped.state[0] for s in twin.envs])).max() <= 0.5
+    else:
+        low, high = options["low"], options["high"]
+    for states in (ours, theirs):
+        assert low <= states.min() and states.max() <= high
+        assert states.min() < low + 0.2 * (high - low) and states.max() > high - 0.2 * (high - low)
+    env.step(env.action_space.sample())  # every episode ends (max_episode_steps=1) and starts anew
+    restarted = env.state.astype(np.float64)[rows]
+    assert default_low <= restarted.min() and restarted.max() <= default_high
+    before = env.state.copy()
+    env.reset(options={"reset_mask": np.arange(400) < 200, **options})  # with a mask: those only
+    np.testing.assert_array_equal(env.state[:, 200:], before[:, 200:])
+    assert low <= env.state[rows, :200].min() and env.state[rows, :200].max() <= high
+    with pytest.raises(ValueError, match=f"{name}.reset: options\\[.*\\] must be a number, got 'x'"):
+        env.reset(options={next(iter(options)): "x"})
+    env.reset(options={"unknown": 1})  # other keys are ignored, as Gymnasium ignores them
+    if "low" in options:
+        with pytest.raises(ValueError, match=r"options\['low'\] \(1.0\) must not be above options\['high'\]"):
+            env.reset(options={"low": 1.0, "high": 0.5})

@@ -24,6 +24,8 @@ class AcrobotParams(NamedTuple):
     link_moi: float = 1.0
     max_vel_1: float = 4 * math.pi
     max_vel_2: float = 9 * math.pi
+    init_low: float = -0.1  # reset draws each state variable from [init_low, init_high)
+    init_high: float = 0.1
 
 
 @dynamics
@@ -55,7 +57,7 @@ def wrap(x, low, high):
 @dynamics
 def reset(state, i, rng, p):
     for k in range(4):
-        state[k, i] = uniform(rng, i, -0.1, 0.1)
+        state[k, i] = uniform(rng, i, p.init_low, p.init_high)
 
 
 @dynamics
@@ -98,6 +100,7 @@ class Acrobot(BatchedEnv):
     state_size = 4
     max_episode_steps = 500
     gymnasium_id = "Acrobot-v1"
+    reset_options = {"low": "init_low", "high": "init_high"}  # Gymnasium's reset(options=...)
 
     @staticmethod
     def spaces(p):

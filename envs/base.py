@@ -23,7 +23,7 @@ from numbarl.malloc import keep_freed_memory_in_the_heap
 from .autoreset import parse_mode, reset_mask
 from .cuda_driver import CudaDriver, cuda_available
 from .driver import LIMITS, load_driver, pack_params
-from .rng import seed_streams
+from .rng import check_seed, seed_streams
 
 
 def _on_device(array) -> bool:
@@ -96,6 +96,9 @@ class BatchedEnv(VectorEnv):
     state_size: int = 0          # floats of state per sub-env
     max_episode_steps: int = 0   # the time limit (0: none)
     gymnasium_id: str | None = None
+    # The reset(options={...}) keys of the Gymnasium counterpart that say where an episode starts,
+    # each with the Params field it sets for that reset only (CartPole: {"low": "init_low", ...}).
+    reset_options: dict = {}
 
     @staticmethod
     def spaces(params):
@@ -140,7 +143,7 @@ class BatchedEnv(VectorEnv):
         n, obs_shape = self.num_envs, self.single_observation_space.shape
         self._state = np.zeros((self.state_size, n), np.float32)  # one row per field: struct of arrays
         self._t = np.zeros(n, np.int64)
-        self._rng = seed_streams(seed, n)
+        self._rng = self._seed_streams(seed, "")[1] if seed is not None else seed_streams(None, n)
         self._ep_return = np.zeros(n)
         obs_dtype = self.single_observation_space.dtype
         self._layout = (((n, *obs_shape), obs_dtype), (n, np.float64), (n, np.bool_), (n, np.bool_),
@@ -154,8 +157,15 @@ class BatchedEnv(VectorEnv):
         self._action_shape = (n,) if self._discrete else (n, *self.single_action_space.shape)
         self._action_dtype = np.dtype(np.int64 if self._discrete else np.float32)
         self._needs_reset = True
+        self._load_driver()
+
+    def _load_driver(self):
+        """The compiled driver over the env's arrays, and what a step hands it: the end of
+        __init__, and of unpickling (a driver is a module and its entry points compiled code,
+        which do not pickle; __setstate__ loads them again)."""
+        n = self.num_envs
         self._handed_out = deque(maxlen=RECYCLE)
-        if device == "cuda":
+        if self.device == "cuda":
             self._to_device()
             return
         keep_freed_memory_in_the_heap()  # the arrays a step returns are fresh: reuse heap pages
@@ -172,6 +182,23 @@ class BatchedEnv(VectorEnv):
         self._calls, self._next_probe, self._interval = 0, 0, ADAPT_EVERY
         self._probe, self._probe_left = ([], []), 0
         self._serial_mean, self._watched, self._watch_left = float("inf"), 0.0, WATCH
+
+    # Unpicklable (modules, compiled code, tuples of the arrays) or rebuilt by _load_driver.
+    _DRIVER_ATTRS = ("_driver", "_fixed", "_own_outputs", "_own", "_serial", "_parallel", "_step_all",
+                     "_handed_out")
+
+    def __getstate__(self):
+        """pickle and copy.deepcopy (as Gymnasium's vector envs allow): everything but the
+        compiled driver, with a GPU env's arrays copied to the host (its new copy puts them on a
+        GPU again)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in self._DRIVER_ATTRS}
+        if self.device == "cuda":
+            state.update({k: self._host(v) for k, v in state.items() if _on_device(v)})
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._load_driver()
 
     def _to_device(self):
         """device='cuda': the same arrays, on the GPU, stepped by the same dynamics compiled into
@@ -192,21 +219,67 @@ class BatchedEnv(VectorEnv):
         mask = reset_mask(options, self.num_envs, name)
         if mask is not None and self._needs_reset:
             raise RuntimeError(f"{name}: the first reset() starts every sub-env; pass a reset_mask only after it")
-        super().reset(seed=seed if seed is None or isinstance(seed, (int, np.integer)) else int(seed[0]))
+        seed, streams = self._seed_streams(seed, ".reset")
+        super().reset(seed=seed[0] if isinstance(seed, list) else seed)  # np_random, as Gymnasium seeds it
         if seed is not None:
-            streams = seed_streams(seed, self.num_envs)
             if mask is not None:
                 streams = np.where(self._host(mask), streams, self._host(self.rng))
             self._write("rng", streams)
+        start = self._start_params(options)
+        if start is not None:  # this reset only: later ones (auto-resets too) start as before
+            own = self._host(self._packed).copy()
+            self._write("_packed", start)
+        try:
+            obs = self._reset(mask)
+        finally:
+            if start is not None:
+                self._write("_packed", own)
+        self._needs_reset = False
+        return obs, {}
+
+    def _reset(self, mask):
         if self.device == "cuda":
             self._driver.reset(mask)
-            self._needs_reset = False
-            return self._obs, {}
+            return self._obs
         obs = self._new_obs()
         self._driver.reset_all(self.state, self.t, self.rng, self.ep_return, self._packed, obs,
                                np.ones(self.num_envs, np.bool_) if mask is None else mask)
-        self._needs_reset = False
-        return obs, {}
+        return obs
+
+    def _start_params(self, options):
+        """The packed parameters for a reset given Gymnasium's options on where episodes start
+        (reset_options: CartPole's "low" and "high", Pendulum's "x_init" and "y_init", ...),
+        checked as Gymnasium checks them; None when options set none of them. Other keys are
+        ignored, as Gymnasium's envs ignore them."""
+        given = {key: options[key] for key in self.reset_options
+                 if options and options.get(key) is not None}
+        if not given:
+            return None
+        name, values = type(self).__name__, {}
+        for key, value in given.items():
+            try:
+                values[self.reset_options[key]] = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}.reset: options[{key!r}] must be a number, got {value!r}") from None
+            if not np.isfinite(values[self.reset_options[key]]):
+                raise ValueError(f"{name}.reset: options[{key!r}] must be finite, got {value!r}")
+        params = self.params._replace(**values)
+        if {"low", "high"} <= set(self.reset_options):
+            low, high = (getattr(params, self.reset_options[k]) for k in ("low", "high"))
+            if low > high:
+                raise ValueError(f"{name}.reset: options['low'] ({low}) must not be above options['high'] ({high})")
+        packed = self._host(self._packed).copy()
+        packed[:len(params)] = pack_params(params, name)
+        return packed
+
+    def _seed_streams(self, seed, where: str):
+        """The seed checked (envs.rng.check_seed) and the sub-envs' RNG streams it starts (None
+        for seed None: the streams run on), or a ValueError naming the env."""
+        try:
+            seed = check_seed(seed)
+            return seed, None if seed is None else seed_streams(seed, self.num_envs)
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}{where}: {e}") from None
 
     def step(self, actions):
         """Advance every sub-env by one action; finished ones start their next episode in the

@@ -23,12 +23,14 @@ class CartPoleParams(NamedTuple):
     theta_threshold_radians: float = 12 * 2 * math.pi / 360
     x_threshold: float = 2.4
     euler: bool = True  # False: semi-implicit Euler
+    init_low: float = -0.05  # reset draws each state variable from [init_low, init_high)
+    init_high: float = 0.05
 
 
 @dynamics
 def reset(state, i, rng, p):
     for k in range(4):
-        state[k, i] = uniform(rng, i, -0.05, 0.05)
+        state[k, i] = uniform(rng, i, p.init_low, p.init_high)
 
 
 @dynamics
@@ -69,6 +71,7 @@ class CartPole(BatchedEnv):
     state_size = 4
     max_episode_steps = 500
     gymnasium_id = "CartPole-v1"
+    reset_options = {"low": "init_low", "high": "init_high"}  # Gymnasium's reset(options=...)
 
     @staticmethod
     def spaces(p):

@@ -9,6 +9,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from .autoreset import parse_mode
+from .rng import check_seed
 
 
 class GymnasiumEnv(VectorEnv):
@@ -44,14 +45,20 @@ class GymnasiumEnv(VectorEnv):
         self.gymnasium_id = env_id
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        seed = self.seed if seed is None else seed
-        if isinstance(seed, (list, tuple)) and len(seed) != self.num_envs:
+        # The seed given to make() seeds the first reset only, as numbarl's own envs take it:
+        # later resets without one draw on, as Gymnasium's do (they all began alike before).
+        seed, self.seed = (self.seed if seed is None else seed), None
+        try:
+            seed = check_seed(seed)
+        except ValueError as e:
+            raise ValueError(f"{self.env_id}.reset: {e}") from None
+        if isinstance(seed, list) and len(seed) != self.num_envs:
             # K seeds for K blocks of sub-envs, each block seeded as Gymnasium seeds a vector env
             # of its size from one seed (s, s + 1, ...): a population's agent k gets its own envs.
             if not seed or self.num_envs % len(seed):
                 raise ValueError(f"{len(seed)} seeds do not split {self.num_envs} sub-envs into equal blocks")
             block = self.num_envs // len(seed)
-            seed = [int(s) + i for s in seed for i in range(block)]
+            seed = [None if s is None else s + i for s in seed for i in range(block)]
         # A copy: Gymnasium's vector envs pop "reset_mask" from the dict they are given.
         return self.env.reset(seed=seed, options=None if options is None else dict(options))
 

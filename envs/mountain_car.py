@@ -21,11 +21,13 @@ class MountainCarParams(NamedTuple):
     goal_velocity: float = 0.0
     force: float = 0.001
     gravity: float = 0.0025
+    init_low: float = -0.6  # reset draws the position from [init_low, init_high)
+    init_high: float = -0.4
 
 
 @dynamics
 def reset(state, i, rng, p):
-    state[0, i] = uniform(rng, i, -0.6, -0.4)
+    state[0, i] = uniform(rng, i, p.init_low, p.init_high)
     state[1, i] = 0.0
 
 
@@ -55,6 +57,7 @@ class MountainCar(BatchedEnv):
     state_size = 2
     max_episode_steps = 200
     gymnasium_id = "MountainCar-v0"
+    reset_options = {"low": "init_low", "high": "init_high"}  # Gymnasium's reset(options=...)
 
     @staticmethod
     def spaces(p):

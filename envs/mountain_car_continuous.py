@@ -22,6 +22,8 @@ class MountainCarContinuousParams(NamedTuple):
     goal_position: float = 0.45
     goal_velocity: float = 0.0
     power: float = 0.0015
+    init_low: float = -0.6  # reset draws the position from [init_low, init_high)
+    init_high: float = -0.4
 
 
 @dynamics
@@ -49,6 +51,7 @@ class MountainCarContinuous(BatchedEnv):
     state_size = 2
     max_episode_steps = 999
     gymnasium_id = "MountainCarContinuous-v0"
+    reset_options = {"low": "init_low", "high": "init_high"}  # Gymnasium's reset(options=...)
 
     @staticmethod
     def spaces(p):

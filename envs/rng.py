@@ -31,13 +31,34 @@ def uniform(rng, i, low, high):
     return low + (high - low) * (float(next_u64(rng, i) >> _S11) * _TO_UNIT)
 
 
+def check_seed(seed):
+    """`seed` as Gymnasium's reset takes it: None (from the OS), an integer >= 0 (numpy's too,
+    as a Python int), or a sequence of them (a list, None where a block is seeded from the OS);
+    a ValueError naming what was given otherwise."""
+    if isinstance(seed, np.ndarray) and seed.ndim == 0:
+        seed = seed.item()
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        return [_one_seed(s, seed) for s in seed]
+    return _one_seed(seed, seed)
+
+
+def _one_seed(s, given):
+    if s is None:
+        return None
+    if isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) and s >= 0:
+        return int(s)
+    raise ValueError(f"a seed must be None, an integer >= 0, or a list of them (one per block of sub-envs), "
+                     f"got {given!r}")
+
+
 def seed_streams(seed, n) -> np.ndarray:
     """Independent starting words for n sub-envs from one seed (None: from the OS). A list of K
     seeds splits the sub-envs into K equal blocks, block k seeded as an env of n / K sub-envs
     with seeds[k] would be: a population's agent k steps exactly the single run's envs (with
-    K == n this is Gymnasium's one seed per sub-env)."""
-    if isinstance(seed, (list, tuple, np.ndarray)):
-        seeds = [int(s) for s in seed]
+    K == n this is Gymnasium's one seed per sub-env, None where a sub-env is seeded from the OS)."""
+    seed = check_seed(seed)
+    if isinstance(seed, list):
+        seeds = seed
         if not seeds or n % len(seeds):
             raise ValueError(f"{len(seeds)} seeds do not split {n} sub-envs into equal blocks; give one seed, "
                              f"or a number of seeds that divides {n}")

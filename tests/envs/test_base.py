@@ -79,6 +79,29 @@ def test_same_seed_same_trajectories_and_different_seeds_differ():
     assert not np.allclose(rollout(11), rollout(12))
 
 
+def test_reset_takes_the_seeds_gymnasiums_vector_envs_take():
+    """gym.make_vec's reset takes None, an int, or one seed per sub-env with None where that
+    sub-env draws from the OS; numbarl's takes them too (and numpy integers, as make() does),
+    and names the env when a seed is neither."""
+    import gymnasium as gym
+
+    gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode="sync").reset(seed=[1, None, 3])
+    env = envs.make("CartPole", num_envs=3)
+    one = env.reset(seed=[1, None, 3])[0]
+    two = env.reset(seed=[1, None, 3])[0]
+    np.testing.assert_array_equal(one[[0, 2]], two[[0, 2]])
+    assert not np.array_equal(one[1], two[1])  # drawn from the OS each time
+    np.testing.assert_array_equal(env.reset(seed=[1, 2, 3])[0], env.reset(seed=np.array([1, 2, 3]))[0])
+    np.testing.assert_array_equal(env.reset(seed=np.int64(5))[0], env.reset(seed=5)[0])
+    assert env.np_random_seed == 5
+    np.testing.assert_array_equal(envs.make("CartPole", num_envs=3, seed=np.uint8(5)).reset()[0], env.reset(seed=5)[0])
+    for bad in (1.5, -1, True, "7", [1, 2.5, 3]):
+        with pytest.raises(ValueError, match=r"CartPole.reset: a seed must be None, an integer >= 0, or a list"):
+            env.reset(seed=bad)
+    with pytest.raises(ValueError, match=r"^CartPole: a seed must be"):
+        envs.make("CartPole", num_envs=3, seed=-2)
+
+
 def test_sub_env_streams_do_not_depend_on_the_batch():
     small = envs.make("CartPole", num_envs=3, seed=5).reset()[0]
     large = envs.make("CartPole", num_envs=9000, seed=5).reset()[0]  # the parallel driver
@@ -370,3 +393,88 @@ def test_episode_statistics_only_when_asked_so_gymnasiums_wrapper_runs_unchanged
             compared += int(done.sum())
     assert compared == 4
     assert "episode" not in envs.make("CartPole", num_envs=2, max_episode_steps=1).reset(seed=0)[1]
+
+
+@pytest.mark.parametrize("mode", ["same_step", "next_step", "disabled"])
+@pytest.mark.parametrize("name", ["CartPole", "Pendulum", "MemoryCue"])
+def test_pickle_and_deepcopy_continue_the_same_episodes(name, mode):
+    """As gym.make_vec's envs do, a copy (copy.deepcopy, pickle) steps on from where the env was:
+    same states, RNG streams, time limit, step counts and episode returns; and it has a driver of
+    its own (a driver is a module and compiled code, which do not pickle)."""
+    import copy
+    import pickle
+
+    import gymnasium as gym
+
+    copy.deepcopy(gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync"))  # what users expect
+    env = envs.make(name, num_envs=5, seed=1, autoreset_mode=mode, episode_statistics=True, max_episode_steps=7)
+    env.reset(seed=2)
+    env.action_space.seed(3)
+    actions = [env.action_space.sample() for _ in range(40)]
+    env.step(actions[0])
+    copies = [copy.deepcopy(env), pickle.loads(pickle.dumps(env))]
+    assert all(c.max_steps == 7 and c.metadata == env.metadata and c.episode_statistics for c in copies)
+    ended = 0
+    for a in actions[1:]:
+        ours = env.step(a)
+        for theirs in [c.step(a) for c in copies]:
+            for x, y in zip(ours[:4], theirs[:4]):
+                np.testing.assert_array_equal(x, y)
+            assert set(ours[4]) == set(theirs[4])
+            if "episode" in ours[4]:
+                np.testing.assert_array_equal(ours[4]["episode"]["r"], theirs[4]["episode"]["r"])
+        done = ours[2] | ours[3]
+        ended += int(done.sum())
+        if mode == "disabled" and done.any():
+            for e in [env, *copies]:
+                e.reset(options={"reset_mask": done.copy()})
+    assert ended >= 5
+    env.reset(seed=4)  # the copies are the copies' own
+    np.testing.assert_array_equal(copies[0].get_state()["rng"], copies[1].get_state()["rng"])
+    assert not np.array_equal(copies[0].get_state()["rng"], env.get_state()["rng"])
+
+
+# Gymnasium's reset options for where episodes start, each env's (low, high) default and options.
+START_OPTIONS = {
+    "CartPole": ({"low": -0.3, "high": 0.2}, slice(None), -0.05, 0.05),
+    "MountainCar": ({"low": -1.0, "high": 0.1}, 0, -0.6, -0.4),
+    "MountainCarContinuous": ({"low": -0.5, "high": -0.45}, 0, -0.6, -0.4),
+    "Acrobot": ({"low": -0.5, "high": 0.5}, slice(None), -0.1, 0.1),
+    "Pendulum": ({"x_init": 0.5, "y_init": 3.0}, 1, -1.0, 1.0),  # the speed (the angle below)
+}
+
+
+@pytest.mark.parametrize("name", list(START_OPTIONS))
+def test_reset_options_set_where_episodes_start_as_in_gymnasium(name):
+    """reset(options=...) with Gymnasium's keys starts episodes where Gymnasium's env starts
+    them, for that reset only (auto-resets start as before); before, numbarl ignored them."""
+    import gymnasium as gym
+
+    options, rows, default_low, default_high = START_OPTIONS[name]
+    env = envs.make(name, num_envs=400, seed=0, max_episode_steps=1)
+    twin = gym.make_vec(env.gymnasium_id, num_envs=50, vectorization_mode="sync")
+    twin.reset(seed=0, options=options)
+    theirs = np.array([sub.unwrapped.state for sub in twin.envs], np.float64).T[rows]
+    env.reset(seed=0, options=dict(options))
+    ours = env.state.astype(np.float64)[rows]
+    if name == "Pendulum":
+        low, high = -3.0, 3.0
+        assert np.abs(env.state[0]).max() <= 0.5 and np.abs(np.array([s.unwrapped.state[0] for s in twin.envs])).max() <= 0.5
+    else:
+        low, high = options["low"], options["high"]
+    for states in (ours, theirs):
+        assert low <= states.min() and states.max() <= high
+        assert states.min() < low + 0.2 * (high - low) and states.max() > high - 0.2 * (high - low)
+    env.step(env.action_space.sample())  # every episode ends (max_episode_steps=1) and starts anew
+    restarted = env.state.astype(np.float64)[rows]
+    assert default_low <= restarted.min() and restarted.max() <= default_high
+    before = env.state.copy()
+    env.reset(options={"reset_mask": np.arange(400) < 200, **options})  # with a mask: those only
+    np.testing.assert_array_equal(env.state[:, 200:], before[:, 200:])
+    assert low <= env.state[rows, :200].min() and env.state[rows, :200].max() <= high
+    with pytest.raises(ValueError, match=f"{name}.reset: options\\[.*\\] must be a number, got 'x'"):
+        env.reset(options={next(iter(options)): "x"})
+    env.reset(options={"unknown": 1})  # other keys are ignored, as Gymnasium ignores them
+    if "low" in options:
+        with pytest.raises(ValueError, match=r"options\['low'\] \(1.0\) must not be above options\['high'\]"):
+            env.reset(options={"low": 1.0, "high": 0.5})

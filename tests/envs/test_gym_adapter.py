@@ -1,5 +1,6 @@
 """envs/gym_adapter.py: any Gymnasium id, with numbarl's same-step contract."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -41,3 +42,18 @@ def test_state_cannot_be_saved_and_says_so():
 def test_cuda_is_refused_clearly():
     with pytest.raises(ValueError, match="on the CPU only; valid device: cpu"):
         envs.make("CartPole-v0", device="cuda")
+
+
+def test_the_make_seed_seeds_the_first_reset_only_as_for_numbarls_own_envs():
+    """envs.make(..., seed=s): the first reset() is seeded with s, and later ones draw on, as
+    after gym.make_vec's reset(seed=s); before, every reset() restarted the same episodes."""
+    env = envs.make("CartPole-v0", num_envs=2, seed=3)
+    first, again = env.reset()[0], env.reset()[0]
+    assert not np.array_equal(first, again)
+    reference = gym.make_vec("CartPole-v0", num_envs=2, vectorization_mode="sync")
+    np.testing.assert_array_equal(first, reference.reset(seed=3)[0])
+    np.testing.assert_array_equal(again, reference.reset()[0])
+    np.testing.assert_array_equal(env.reset(seed=np.int64(3))[0], first)  # numpy ints too
+    env.reset(seed=[1, None])
+    with pytest.raises(ValueError, match="CartPole-v0.reset: a seed must be None, an integer >= 0"):
+        env.reset(seed=-1)

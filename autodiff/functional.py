@@ -218,7 +218,35 @@ def where(cond, a, b) -> Tensor:
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    return ops.Clamp.apply(x, min, max)
+    """Clip to [min, max] (either may be None). Number bounds are one op; tensor bounds broadcast
+    with `x` and get gradients where they bind, as in PyTorch."""
+    if (min is None or isinstance(min, _NUMBER)) and (max is None or isinstance(max, _NUMBER)):
+        return ops.Clamp.apply(x, min, max)
+    return _clamp_by_tensors(x, min, max)
+
+
+def _clamp_by_tensors(x, lo, hi):
+    """PyTorch's clamp with tensor bounds: the gradient goes to `x` where lo <= x <= hi, to `lo`
+    where x < lo < hi, to `hi` where x > hi or hi < lo (the result is then hi)."""
+    lo = None if lo is None else lo if isinstance(lo, Tensor) else _lift(lo, x)
+    hi = None if hi is None else hi if isinstance(hi, Tensor) else _lift(hi, x)
+    dtype = result_type(x, lo, hi)
+    x, lo, hi = _to(x, dtype), lo if lo is None else _to(lo, dtype), hi if hi is None else _to(hi, dtype)
+    bk = x._backend
+    value = x.data  # the values (NaN stays NaN), a constant where no operand gets the gradient
+    if lo is not None:
+        value = bk.maximum(value, lo.data)
+    if hi is not None:
+        value = bk.minimum(value, hi.data)
+    out = Tensor._make(value, bk)
+    if hi is not None:
+        out = where((x > hi) | (hi < lo) if lo is not None else x > hi, hi, out)
+    if lo is not None:
+        out = where((x < lo) & (lo < hi) if hi is not None else x < lo, lo, out)
+    inside = (x >= lo) if lo is not None else None
+    if hi is not None:
+        inside = x <= hi if inside is None else inside & (x <= hi)
+    return where(inside, x, out)
 
 
 def _unary(op, floating=False):

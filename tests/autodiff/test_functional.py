@@ -302,3 +302,32 @@ def test_mean_var_std_of_integers_are_refused_as_in_pytorch():
         with pytest.raises(TypeError, match=f"{op}.*floating-point"):
             getattr(ad.arange(5), op)()
     assert ad.arange(5).float().mean().item() == 2.0
+
+
+def test_clamp_by_tensors_gives_the_bounds_their_gradients():
+    """clamp(x, lo_tensor, hi_tensor) gave the bounds no gradient. PyTorch's rule: x's where
+    lo <= x <= hi, lo's where x < lo < hi, hi's where x > hi or hi < lo (the result is then hi);
+    ties go to x, NaN stays NaN and gets no gradient."""
+    x = np.array([-2., -1., 0., 0.5, 1., 2., np.nan, 3., -3.], np.float32)
+    lo = np.array([-1., -1., -1., -1., -1., 1.5, 0., 4., 4.], np.float32)
+    hi = np.array([1., 1., 1., 1., 1., 1.5, 1., 1., -4.], np.float32)
+    g = np.arange(1, 10, dtype=np.float32)
+    tx, tlo, thi = (ad.tensor(a, requires_grad=True) for a in (x, lo, hi))
+    y = tx.clamp(tlo, thi)
+    y.backward(ad.tensor(g))
+    np.testing.assert_array_equal(y.numpy(), np.minimum(np.maximum(x, lo), hi))
+    np.testing.assert_array_equal(tx.grad.numpy(), [0, 2, 3, 4, 5, 0, 0, 0, 0])
+    np.testing.assert_array_equal(tlo.grad.numpy(), [1, 0, 0, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(thi.grad.numpy(), [0, 0, 0, 0, 0, 6, 0, 8, 9])
+    b = ad.tensor(lo[:1], requires_grad=True)  # a broadcast bound sums its gradient
+    ad.tensor(x, requires_grad=True).clamp(min=b).sum().backward()
+    assert b.grad.numpy().tolist() == [2.0]  # x = -2 and x = -3
+    torch = pytest.importorskip("torch")
+    for bounds in [(lo, hi), (lo, None), (None, hi), (lo[:1], hi)]:
+        ours = [ad.tensor(x, requires_grad=True)] + [None if a is None else ad.tensor(a, requires_grad=True) for a in bounds]
+        theirs = [torch.tensor(x, requires_grad=True)] + [None if a is None else torch.tensor(a, requires_grad=True) for a in bounds]
+        ours[0].clamp(*ours[1:]).backward(ad.tensor(g))
+        torch.clamp(*theirs).backward(torch.tensor(g))
+        for a, t in zip(ours, theirs):
+            if a is not None:
+                np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())

@@ -480,7 +480,45 @@ def gather(x: Tensor, axis: int, index) -> Tensor:
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    return ops.GetItem.apply(x, _unwrap_index(index))
+    index = _unwrap_index(index)
+    if type(index) is tuple and len(index) > 1:
+        split = _integers_first(index)
+        if split is not None:
+            return ops.GetItem.apply(ops.GetItem.apply(x, split[0]), split[1])
+    return ops.GetItem.apply(x, index)
+
+
+def _integers_first(index):
+    """PyTorch's order for an index mixing integers with index arrays: the integers select first,
+    then the arrays index what is left. numpy counts an integer as an index array, so x[0, :, [1, 2]]
+    of a (2, 3, 4) tensor is (2, 3) there and (3, 2) in PyTorch. Returns (basic, rest), or None when
+    the index has no integer or no array (the orders then agree)."""
+    ints = arrays = False
+    for i in index:
+        if isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            ints = True
+        elif getattr(i, "ndim", 0) == 0 and getattr(i, "dtype", None) is not None and i.dtype.kind in "iu":
+            ints = True  # a 0-d integer tensor is an integer, as in PyTorch
+        elif isinstance(i, (list, bool, np.bool_)) or getattr(i, "ndim", 0) > 0:
+            arrays = True
+    if not (ints and arrays):
+        return None
+    basic, rest = [], []
+    for i in index:
+        if i is None:
+            rest.append(i)
+        elif i is Ellipsis:
+            basic.append(i)
+            rest.append(i)
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            basic.append(i)
+        elif getattr(i, "ndim", 0) == 0 and getattr(i, "dtype", None) is not None and i.dtype.kind in "iu":
+            basic.append(int(i))
+        else:  # an index array, or a slice; a boolean array stands for as many axes as it has
+            a = i if hasattr(i, "dtype") or isinstance(i, slice) else np.asarray(i)
+            basic.extend([slice(None)] * (a.ndim if getattr(a, "dtype", None) is not None and a.dtype.kind == "b" else 1))
+            rest.append(i)
+    return tuple(basic), tuple(rest)
 
 
 @_torch_names

@@ -331,3 +331,44 @@ def test_clamp_by_tensors_gives_the_bounds_their_gradients():
         for a, t in zip(ours, theirs):
             if a is not None:
                 np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+
+
+_S = slice(None)
+
+
+def _index_cases(m):
+    """(index, numpy's index selecting the integers, numpy's index for the rest)."""
+    mask = [[True, False, True, True, False]] * 4
+    return [((0, _S, [1, 2], 1), (0, _S, _S, 1), (_S, [1, 2])),
+            ((_S, 0, _S, [1, 2]), (_S, 0), (_S, _S, [1, 2])),
+            ((None, 0, _S, [1, 2]), (0,), (None, _S, [1, 2])),
+            ((1, Ellipsis, [1, 3]), (1, Ellipsis), (Ellipsis, [1, 3])),
+            ((m.tensor(1), _S, [1, 2]), (1,), (_S, [1, 2])),
+            ((-1, _S, m.tensor([[-1, 0]])), (-1,), (_S, np.array([[-1, 0]]))),
+            ((0, _S, m.tensor(mask)), (0,), (_S, np.array(mask))),
+            (([1, 0], 2, slice(1, 3), [0, 4]), (_S, 2), ([1, 0], slice(1, 3), [0, 4])),
+            ((0, [0, 1], _S, [1, 2]), (0,), ([0, 1], _S, [1, 2])),
+            ((_S, [0, 1], 0), (_S, _S, 0), (_S, [0, 1]))]
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_integers_mixed_with_index_arrays_select_first_as_in_pytorch(case, rng):
+    """numpy counts an integer as an index array, so x[0, :, [1, 2]] put the indexed axis first
+    ((2, 3) of a (2, 3, 4) tensor); PyTorch selects with the integers first ((3, 2)). The reference
+    is numpy's indexing done in PyTorch's order; gradients scatter back to the same places."""
+    x = rng.standard_normal((2, 3, 4, 5))
+    index, first, rest = _index_cases(ad)[case]
+    t = ad.tensor(x, requires_grad=True)
+    y = t[index]
+    np.testing.assert_array_equal(y.numpy(), x[first][rest])
+    g = rng.standard_normal(y.shape)
+    y.backward(ad.tensor(g))
+    expected = np.zeros_like(x)
+    np.add.at(expected[first], rest, g)  # expected[first] is a view: the adds land in expected
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+    torch = pytest.importorskip("torch")
+    tt = torch.tensor(x, requires_grad=True)
+    ty = tt[_index_cases(torch)[case][0]]
+    ty.backward(torch.tensor(g))
+    assert tuple(ty.shape) == y.shape
+    np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())

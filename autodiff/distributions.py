@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import functional as F
 from .tensor import Generator, Tensor, _rng_state
 
@@ -44,6 +46,15 @@ class Categorical:
             raise ValueError(f"Categorical.log_prob: values of shape {index.shape} for a batch of "
                              f"shape {self.logits.shape[:-1]}")
         bk = self.logits._backend
+        if index.dtype.kind not in "iu":  # float actions (a float rollout buffer): PyTorch's value.long()
+            index = bk.astype(index, np.int64)
+        if isinstance(index, np.ndarray) and index.size:
+            # A negative action would wrap around to a class from the end (numpy's indexing): refused,
+            # as PyTorch's support check does. Checked on the CPU only: on a GPU it would cost a sync.
+            n = self.logits.shape[-1]
+            lo, hi = int(index.min()), int(index.max())
+            if lo < 0 or hi >= n:
+                raise ValueError(f"Categorical.log_prob: actions must be in 0..{n - 1}, got {lo if lo < 0 else hi}")
         return F.gather(self.logits, -1, bk.reshape(index, index.shape + (1,))).squeeze(-1)
 
     def entropy(self) -> Tensor:

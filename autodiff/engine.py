@@ -8,6 +8,7 @@ tensor used twice gets both contributions).
 from __future__ import annotations
 
 from .function import _FREED, STATE, check_backward
+from .ops import Cast
 from .tensor import Tensor
 
 
@@ -58,6 +59,8 @@ def _seed_gradients(outputs, grad_outputs):
             g = Tensor._make(out._backend.full(out.shape, 1, out.dtype), out._backend)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)
+        elif g.data.dtype != out.data.dtype:
+            g = Cast.apply(g, out.data.dtype)
         if g.shape != out.shape:
             raise RuntimeError(f"gradient of shape {g.shape} given for an output of shape {out.shape}")
         seeds.append(g)
@@ -119,6 +122,10 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
                 if gp.data.shape != p.data.shape:
                     raise RuntimeError(f"{ctx.fn.__name__}.backward returned a gradient of shape "
                                        f"{gp.shape} for an input of shape {p.shape}")
+                if gp.data.dtype != p.data.dtype:
+                    # A gradient has its input's dtype, as in PyTorch (float32 @ float64 makes a
+                    # float64 product; the float32 operand still gets a float32 gradient).
+                    gp = Cast.apply(gp, p.data.dtype)
                 pctx = p._ctx
                 k = id(pctx) if pctx is not None else id(p)
                 pending[k] = pending[k] + gp if k in pending else gp

@@ -58,11 +58,109 @@ def _lift(value, like: Tensor) -> Tensor:
     return Tensor._make(bk.asarray(value), bk)
 
 
-def _binary(fn):
+# -- dtype promotion: PyTorch's rules, not numpy's ---------------------------------------------------------
+# Both agree when the operands share a dtype (every op of training). They differ across kinds: PyTorch
+# keeps a float tensor's dtype against an integer tensor or a Python float (int64 + 1.5 is float32,
+# float32 + int64 is float32; numpy makes both float64), and a 0-dimensional tensor or a Python number
+# changes the dtype only when it is of a higher kind (float32 + a 0-d float64 tensor is float32).
+_FLOAT_KINDS = "fc"
+
+
+def _kind(dtype) -> int:
+    """PyTorch's category: 0 bool, 1 integer, 2 floating point."""
+    return 2 if dtype.kind in _FLOAT_KINDS else 0 if dtype.kind == "b" else 1
+
+
+def promote_types(a, b) -> np.dtype:
+    """PyTorch's promote_types: numpy's within a kind; across kinds, the higher kind's dtype."""
+    ka, kb = _kind(a), _kind(b)
+    if ka == kb:
+        return np.promote_types(a, b)
+    return a if ka > kb else b
+
+
+def _combine(higher, lower):
+    """PyTorch's combine_categories: an operand of lower priority (0-d tensor, Python number)
+    changes the dtype only when it is of a higher kind."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind in _FLOAT_KINDS:
+        return higher
+    if higher.kind == "b" or lower.kind in _FLOAT_KINDS:
+        return promote_types(higher, lower)
+    return higher
+
+
+def _number_dtype(value) -> np.dtype:
+    """The dtype a Python (or numpy) number takes part in promotion with: PyTorch's default float
+    dtype for a float, int64 for an int."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(bool)
+    if isinstance(value, (int, np.integer)):
+        return np.dtype(np.int64)
+    if isinstance(value, complex):
+        return np.dtype(np.complex64)
+    return np.dtype(DEFAULT_DTYPE)
+
+
+def result_type(*operands) -> np.dtype:
+    """The dtype PyTorch gives an op over `operands` (tensors and Python numbers)."""
+    dims = zeros = numbers = None
+    for x in operands:
+        if isinstance(x, Tensor):
+            if x.ndim:
+                dims = x.dtype if dims is None else promote_types(dims, x.dtype)
+            else:
+                zeros = x.dtype if zeros is None else promote_types(zeros, x.dtype)
+        elif x is not None:
+            d = _number_dtype(x)
+            numbers = d if numbers is None else promote_types(numbers, d)
+    return _combine(dims, _combine(zeros, numbers))
+
+
+def _to(x, dtype):
+    return x if x.dtype == dtype else ops.Cast.apply(x, dtype)
+
+
+def _floating(x: Tensor) -> Tensor:
+    """`x` itself if it is floating point, else as float32: ops whose result is a float (exp, log,
+    sqrt, tanh, true division, ...) promote integers and bools as PyTorch does."""
+    return x if x.data.dtype.kind in _FLOAT_KINDS else ops.Cast.apply(x, np.dtype(DEFAULT_DTYPE))
+
+
+def _promoted(a, b, true_divide=False):
+    """`a` and `b` (one a Tensor, the other a Tensor or a number) as tensors of their result dtype."""
+    if not isinstance(a, (Tensor,) + _NUMBER):  # an array or a list: a tensor of its own dtype
+        a = _lift(a, b)
+    if not isinstance(b, (Tensor,) + _NUMBER):
+        b = _lift(b, a)
+    dtype = result_type(a, b)
+    if true_divide and dtype.kind not in _FLOAT_KINDS:
+        dtype = np.dtype(DEFAULT_DTYPE)
+    if isinstance(a, Tensor):
+        a = _to(a, dtype)
+        return a, (_to(b, dtype) if isinstance(b, Tensor) else _lift(b, a))
+    b = _to(b, dtype)
+    return _lift(a, b), b
+
+
+def _binary(fn, true_divide=False):
     def forward(a, b):
-        return fn.apply(a, b if isinstance(b, Tensor) else _lift(b, a))
+        if isinstance(b, Tensor):
+            if a.data.dtype != b.data.dtype:
+                a, b = _promoted(a, b, true_divide)
+            elif true_divide and a.data.dtype.kind not in _FLOAT_KINDS:
+                a, b = _floating(a), _floating(b)
+            return fn.apply(a, b)
+        if a.data.dtype.kind not in _FLOAT_KINDS:  # an integer or bool tensor and a number
+            a, b = _promoted(a, b, true_divide)
+            return fn.apply(a, b)
+        return fn.apply(a, _lift(b, a))
 
     def reflected(a, b):
+        if a.data.dtype.kind not in _FLOAT_KINDS:
+            b, a = _promoted(b, a, true_divide)
+            return fn.apply(b, a)
         return fn.apply(_lift(b, a), a)
 
     return forward, reflected
@@ -71,12 +169,14 @@ def _binary(fn):
 add, radd = _binary(ops.Add)
 sub, rsub = _binary(ops.Sub)
 mul, rmul = _binary(ops.Mul)
-div, rdiv = _binary(ops.Div)
+div, rdiv = _binary(ops.Div, true_divide=True)
 _pow, rpow = _binary(ops.Pow)
 
 
 def pow(a, b):
     if isinstance(b, (int, float)) and not isinstance(b, bool):
+        if isinstance(b, float) and a.data.dtype.kind not in _FLOAT_KINDS:
+            a = _floating(a)  # int ** 0.5 is a float, as in PyTorch
         return ops.PowScalar.apply(a, b)
     return _pow(a, b)
 
@@ -92,32 +192,78 @@ def minimum(a, b):
 
 
 def _pair(a, b):
-    if not isinstance(a, Tensor):
-        return _lift(a, b), b
-    return a, _lift(b, a)
+    """`a` and `b` as tensors of their result dtype; the common cases first, without promotion."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a.data.dtype == b.data.dtype:
+                return a, b
+        elif a.data.dtype.kind in _FLOAT_KINDS and isinstance(b, _NUMBER):
+            return a, _lift(b, a)
+    elif isinstance(b, Tensor):
+        if b.data.dtype.kind in _FLOAT_KINDS and isinstance(a, _NUMBER):
+            return _lift(a, b), b
+    else:
+        raise TypeError(f"expected a tensor among the operands, got {type(a).__name__} and {type(b).__name__}")
+    return _promoted(a, b)
 
 
 def where(cond, a, b) -> Tensor:
     """`a` where `cond` is true, else `b` (numpy broadcasting; `cond` gets no gradient)."""
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else cond
-    a, b = _lift(a, like), _lift(b, like)
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        a, b = _pair(a, b)
+    else:
+        a, b = _lift(a, like), _lift(b, like)
     return ops.Where.apply(_lift(cond, like), a, b)
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    return ops.Clamp.apply(x, min, max)
+    """Clip to [min, max] (either may be None). Number bounds are one op; tensor bounds broadcast
+    with `x` and get gradients where they bind, as in PyTorch."""
+    if (min is None or isinstance(min, _NUMBER)) and (max is None or isinstance(max, _NUMBER)):
+        return ops.Clamp.apply(x, min, max)
+    return _clamp_by_tensors(x, min, max)
 
 
-def _unary(op):
-    def fn(x: Tensor) -> Tensor:
-        return op.apply(x)
+def _clamp_by_tensors(x, lo, hi):
+    """PyTorch's clamp with tensor bounds: the gradient goes to `x` where lo <= x <= hi, to `lo`
+    where x < lo < hi, to `hi` where x > hi or hi < lo (the result is then hi)."""
+    lo = None if lo is None else lo if isinstance(lo, Tensor) else _lift(lo, x)
+    hi = None if hi is None else hi if isinstance(hi, Tensor) else _lift(hi, x)
+    dtype = result_type(x, lo, hi)
+    x, lo, hi = _to(x, dtype), lo if lo is None else _to(lo, dtype), hi if hi is None else _to(hi, dtype)
+    bk = x._backend
+    value = x.data  # the values (NaN stays NaN), a constant where no operand gets the gradient
+    if lo is not None:
+        value = bk.maximum(value, lo.data)
+    if hi is not None:
+        value = bk.minimum(value, hi.data)
+    out = Tensor._make(value, bk)
+    if hi is not None:
+        out = where((x > hi) | (hi < lo) if lo is not None else x > hi, hi, out)
+    if lo is not None:
+        out = where((x < lo) & (lo < hi) if hi is not None else x < lo, lo, out)
+    inside = (x >= lo) if lo is not None else None
+    if hi is not None:
+        inside = x <= hi if inside is None else inside & (x <= hi)
+    return where(inside, x, out)
+
+
+def _unary(op, floating=False):
+    if floating:  # the result is a float: integer and bool inputs become float32 first
+        def fn(x: Tensor) -> Tensor:
+            return op.apply(x if x.data.dtype.kind in _FLOAT_KINDS else _floating(x))
+    else:
+        def fn(x: Tensor) -> Tensor:
+            return op.apply(x)
 
     fn.__name__ = fn.__qualname__ = op.__name__.lower()
     return fn
 
 
-neg, abs, exp, log = _unary(ops.Neg), _unary(ops.Abs), _unary(ops.Exp), _unary(ops.Log)
-sqrt, tanh, relu, sigmoid = _unary(ops.Sqrt), _unary(ops.Tanh), _unary(ops.Relu), _unary(ops.Sigmoid)
+neg, abs, relu = _unary(ops.Neg), _unary(ops.Abs), _unary(ops.Relu)
+exp, log, sqrt = _unary(ops.Exp, True), _unary(ops.Log, True), _unary(ops.Sqrt, True)
+tanh, sigmoid = _unary(ops.Tanh, True), _unary(ops.Sigmoid, True)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -153,13 +299,21 @@ def sum(x: Tensor, axis=None, keepdim=False) -> Tensor:
     return ops.Sum.apply(x, axis, keepdim)
 
 
+def _needs_float(x: Tensor, op: str):
+    if x.data.dtype.kind not in _FLOAT_KINDS:
+        raise TypeError(f"{op}: needs a floating-point tensor, got {x.dtype} (as in PyTorch); "
+                        f"convert it first, e.g. x.float().{op}()")
+
+
 @_torch_names
 def mean(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    _needs_float(x, "mean")  # an integer mean would be truncated: numpy's sum times 1/n cast to int
     return ops.Mean.apply(x, axis, keepdim)
 
 
 @_torch_names
 def var(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
+    _needs_float(x, "var")
     count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops.axes_of(axis, x.ndim, "var"))
     d = x - mean(x, axis, keepdim=True)
     # No degrees of freedom left (one element, correction 1): NaN, as numpy and PyTorch give.
@@ -168,6 +322,7 @@ def var(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
 
 @_torch_names
 def std(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
+    _needs_float(x, "std")
     return var(x, axis, keepdim, correction).sqrt()
 
 
@@ -186,6 +341,7 @@ def logsumexp(x: Tensor, axis=None, keepdim=False) -> Tensor:
     """log(sum(exp(x))) without overflow: the max is subtracted first (and gets no gradient,
     since the result does not depend on it)."""
     axes = ops.axes_of(axis, x.ndim, "logsumexp")
+    x = _floating(x)
     m = max(x, axis, keepdim=True).detach()
     # A row that is all -inf (fully masked logits) or holds +inf: shift by 0 there, so the result
     # is -inf or +inf, as PyTorch's, instead of inf - inf = NaN.
@@ -198,16 +354,17 @@ def logsumexp(x: Tensor, axis=None, keepdim=False) -> Tensor:
 
 @_torch_names
 def log_softmax(x: Tensor, axis=-1) -> Tensor:
-    return ops.LogSoftmax.apply(x, ops.axis_of(axis, x.ndim, "log_softmax"))
+    return ops.LogSoftmax.apply(_floating(x), ops.axis_of(axis, x.ndim, "log_softmax"))
 
 
 @_torch_names
 def softmax(x: Tensor, axis=-1) -> Tensor:
-    return ops.LogSoftmax.apply(x, ops.axis_of(axis, x.ndim, "softmax")).exp()
+    return ops.LogSoftmax.apply(_floating(x), ops.axis_of(axis, x.ndim, "softmax")).exp()
 
 
 def softplus(x: Tensor, beta=1.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, written so that large |x| neither overflows nor loses digits."""
+    x = _floating(x)
     bx = x * beta if beta != 1.0 else x
     out = ops.Softplus.apply(bx)
     return out / beta if beta != 1.0 else out
@@ -323,7 +480,45 @@ def gather(x: Tensor, axis: int, index) -> Tensor:
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    return ops.GetItem.apply(x, _unwrap_index(index))
+    index = _unwrap_index(index)
+    if type(index) is tuple and len(index) > 1:
+        split = _integers_first(index)
+        if split is not None:
+            return ops.GetItem.apply(ops.GetItem.apply(x, split[0]), split[1])
+    return ops.GetItem.apply(x, index)
+
+
+def _integers_first(index):
+    """PyTorch's order for an index mixing integers with index arrays: the integers select first,
+    then the arrays index what is left. numpy counts an integer as an index array, so x[0, :, [1, 2]]
+    of a (2, 3, 4) tensor is (2, 3) there and (3, 2) in PyTorch. Returns (basic, rest), or None when
+    the index has no integer or no array (the orders then agree)."""
+    ints = arrays = False
+    for i in index:
+        if isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            ints = True
+        elif getattr(i, "ndim", 0) == 0 and getattr(i, "dtype", None) is not None and i.dtype.kind in "iu":
+            ints = True  # a 0-d integer tensor is an integer, as in PyTorch
+        elif isinstance(i, (list, bool, np.bool_)) or getattr(i, "ndim", 0) > 0:
+            arrays = True
+    if not (ints and arrays):
+        return None
+    basic, rest = [], []
+    for i in index:
+        if i is None:
+            rest.append(i)
+        elif i is Ellipsis:
+            basic.append(i)
+            rest.append(i)
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            basic.append(i)
+        elif getattr(i, "ndim", 0) == 0 and getattr(i, "dtype", None) is not None and i.dtype.kind in "iu":
+            basic.append(int(i))
+        else:  # an index array, or a slice; a boolean array stands for as many axes as it has
+            a = i if hasattr(i, "dtype") or isinstance(i, slice) else np.asarray(i)
+            basic.extend([slice(None)] * (a.ndim if getattr(a, "dtype", None) is not None and a.dtype.kind == "b" else 1))
+            rest.append(i)
+    return tuple(basic), tuple(rest)
 
 
 @_torch_names

@@ -193,6 +193,8 @@ def clip_grad_norm_(parameters, max_norm: float) -> Tensor:
     before clipping. Parameters that are exactly one optimizer's take one vectorised pass; those of
     an optimizer of K models are clipped model by model, each by its own norm, and the K norms
     are returned."""
+    if isinstance(parameters, Tensor):  # one tensor, as PyTorch takes it (iterating it gave its rows)
+        parameters = [parameters]
     params = [p for p in parameters if p.grad is not None]
     if not params:
         raise ValueError("clip_grad_norm_: no parameter has a gradient (call backward() first)")

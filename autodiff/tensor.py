@@ -185,7 +185,7 @@ class Tensor:
         return _HookHandle(self._hooks, hook)
 
     # -- in place ------------------------------------------------------------------------------------
-    def _check_inplace(self, op):
+    def _check_inplace(self, op, other=None):
         if self.requires_grad:  # the import only here: it cost ~1 us of every rollout-buffer write
             from .function import is_grad_enabled  # autodiff.function is built on this module
 
@@ -193,30 +193,82 @@ class Tensor:
                 raise RuntimeError(
                     f"{op} on a tensor of shape {self.shape} that requires grad would change values "
                     "the graph depends on; do it under autodiff.no_grad() or use an out-of-place op")
+        elif type(other) is not Tensor or not other.requires_grad:
+            pass
+        else:
+            from .function import is_grad_enabled
+
+            if is_grad_enabled():  # PyTorch would record the op; an in-place write here records nothing
+                raise RuntimeError(
+                    f"{op} of a tensor that requires grad into one that does not (shape {self.shape}) "
+                    "would drop its gradient; use an out-of-place op (x = x + y), or do it under "
+                    "autodiff.no_grad() if no gradient should flow")
         self._version[0] += 1
+
+    def _records(self, other, op) -> bool:
+        """Whether `x op= y` must go into the graph: PyTorch then records the op on x itself; we
+        bind x to a new tensor of the same values and gradients (an alias of the old x keeps the
+        old values). As in PyTorch it is refused on a leaf that requires grad; under no_grad() (a
+        hand-written update) and for tensors outside the graph it is done in place."""
+        if not (self.requires_grad or (type(other) is Tensor and other.requires_grad)):
+            return False
+        from .function import is_grad_enabled
+
+        if not is_grad_enabled():
+            return False
+        if self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                f"x {op} y on a leaf tensor that requires grad (shape {self.shape}) would change a value "
+                f"the graph differentiates with respect to; write x = x {op[0]} y, or update it under "
+                "autodiff.no_grad() (as an optimizer step does)")
+        return True
+
+    # x += y and the others work in place, as in PyTorch: a buffer, a view or a parameter updated
+    # under no_grad() changes for every reference to it (without these, Python rebinds x alone).
+    def __iadd__(self, other):
+        return self + other if self._records(other, "+=") else self.add_(other)
+
+    def __isub__(self, other):
+        return self - other if self._records(other, "-=") else self.sub_(other)
+
+    def __imul__(self, other):
+        return self * other if self._records(other, "*=") else self.mul_(other)
+
+    def __itruediv__(self, other):
+        if self._records(other, "/="):
+            return self / other
+        if self.data.dtype.kind not in "fc":
+            raise TypeError(f"x /= y on a tensor of {self.dtype}: the quotient is a float, which an "
+                            "integer tensor cannot hold in place (as in PyTorch); write x = x / y")
+        quotient = self / other  # no graph: neither side requires grad, or grad mode is off
+        if quotient.shape != self.shape:
+            raise ValueError(f"x /= y: the result's shape {quotient.shape} is not x's {self.shape}")
+        return self.copy_(quotient)
 
     def _raw(self, other):
         return other.data if isinstance(other, Tensor) else other
 
     def __setitem__(self, index, value):
-        self._check_inplace("__setitem__")
+        self._check_inplace("__setitem__", value)
         self._backend.setitem(self.data, _unwrap_index(index), self._raw(value))
 
     def add_(self, other):
-        self._check_inplace("add_")
+        self._check_inplace("add_", other)
         self._backend.iadd(self.data, self._raw(other))
         return self
 
     def sub_(self, other):
-        return self.add_(-other)
+        self._check_inplace("sub_", other)
+        self._backend.iadd(self.data, self._raw(-other))
+        return self
 
     def mul_(self, other):
-        self._check_inplace("mul_")
+        self._check_inplace("mul_", other)
         self._backend.imul(self.data, self._raw(other))
         return self
 
     def copy_(self, other):
-        self._check_inplace("copy_")
+        self._check_inplace("copy_", other)
         self._backend.setitem(self.data, Ellipsis, self._raw(other))
         return self
 

@@ -88,3 +88,23 @@ def test_normal_gradients_and_reparameterisation(rng):
     eps = np.random.default_rng(2).standard_normal(3)  # the draw rsample made
     np.testing.assert_allclose(loc.grad.numpy(), 1.0)
     np.testing.assert_allclose(scale.grad.numpy(), eps, rtol=1e-12)
+
+
+def test_categorical_log_prob_takes_float_actions_and_refuses_out_of_range_ones(rng):
+    """A negative action wrapped around to a class from the end (numpy's indexing) and gave its
+    log-probability silently; PyTorch refuses actions outside the support. Float actions (a float
+    rollout buffer) are cast to integers, as PyTorch's log_prob does."""
+    logits = rng.standard_normal((6, 4)).astype(np.float32)
+    actions = rng.integers(0, 4, 6)
+    dist = Categorical(logits=ad.tensor(logits))
+    expected = logits[np.arange(6), actions] - np.log(np.exp(logits).sum(-1))
+    np.testing.assert_allclose(dist.log_prob(ad.tensor(actions.astype(np.float32))).numpy(), expected, rtol=1e-5)
+    for bad in (actions - 4, actions + 4):
+        with pytest.raises(ValueError, match="actions must be in 0..3"):
+            dist.log_prob(ad.tensor(bad))
+    torch = pytest.importorskip("torch")
+    ours = dist.log_prob(ad.tensor(actions.astype(np.float32))).numpy()
+    theirs = torch.distributions.Categorical(logits=torch.tensor(logits)).log_prob(torch.tensor(actions.astype(np.float32)))
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError):
+        torch.distributions.Categorical(logits=torch.tensor(logits)).log_prob(torch.tensor(actions - 4))

@@ -193,3 +193,18 @@ def test_hook_on_tensor_without_grad_is_an_error():
 def test_integer_tensors_cannot_require_grad():
     with pytest.raises(TypeError, match="floating-point"):
         ad.tensor([1, 2], requires_grad=True)
+
+
+def test_a_gradient_has_its_inputs_dtype(rng):
+    """Through an op of mixed dtypes (float32 @ float64 is float64) and from a seed of another
+    dtype, each input's gradient is cast to its own dtype, as in PyTorch."""
+    x = ad.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    w = ad.tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    y = x @ w
+    assert y.dtype == np.float64
+    y.backward(ad.tensor(np.ones((3, 2))))
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((3, 2)) @ w.numpy().T, rtol=1e-6)
+    x.grad = None
+    x.backward(ad.tensor(np.ones((3, 4))))  # a float64 seed for a float32 leaf
+    assert x.grad.dtype == np.float32

@@ -233,3 +233,142 @@ def test_one_element_empty_and_infinite_reductions_follow_numpy():
     np.testing.assert_array_equal(ad.tensor(rows).logsumexp(1).numpy(), np.logaddexp.reduce(rows, axis=1))
     masked = ad.tensor(np.array([[-np.inf, 0.0], [-np.inf, -np.inf]]))
     np.testing.assert_array_equal(masked.log_softmax(1).numpy()[0], [-np.inf, 0.0])
+
+
+# -- dtype promotion: PyTorch's rules ---------------------------------------------------------------------------
+# (operands, op) -> the dtype PyTorch gives. Written out so the test needs no torch; checked against
+# torch below when it is installed.
+_I64, _I32, _F32, _F64, _B = (np.arange(3), np.arange(3, dtype=np.int32), np.ones(3, np.float32),
+                              np.ones(3), np.array([True, False, True]))
+PROMOTIONS = [
+    ("f32 + i64", lambda m, t: t(_F32) + t(_I64), "float32"),
+    ("i64 * f32", lambda m, t: t(_I64) * t(_F32), "float32"),
+    ("f32 - i32", lambda m, t: t(_F32) - t(_I32), "float32"),
+    ("f32 + f64", lambda m, t: t(_F32) + t(_F64), "float64"),
+    ("i64 * 2.5", lambda m, t: t(_I64) * 2.5, "float32"),
+    ("2.5 - i64", lambda m, t: 2.5 - t(_I64), "float32"),
+    ("i32 + 2", lambda m, t: t(_I32) + 2, "int32"),
+    ("bool + 1", lambda m, t: t(_B) + 1, "int64"),
+    ("bool * 1.5", lambda m, t: t(_B) * 1.5, "float32"),
+    ("i64 / i64", lambda m, t: t(_I64) / t(_I64 + 1), "float32"),
+    ("i64 / 2", lambda m, t: t(_I64) / 2, "float32"),
+    ("1 / i64", lambda m, t: 1 / t(_I64 + 1), "float32"),
+    ("f32 + 0-d f64", lambda m, t: t(_F32) + t(np.array(2.0)), "float32"),
+    ("f32 * 0-d i64", lambda m, t: t(_F32) * t(np.array(2)), "float32"),
+    ("i64 * 0-d f64", lambda m, t: t(_I64) * t(np.array(2.5)), "float64"),
+    ("i64 ** 0.5", lambda m, t: t(_I64) ** 0.5, "float32"),
+    ("i64 ** 2", lambda m, t: t(_I64) ** 2, "int64"),
+    ("2.0 ** i64", lambda m, t: 2.0 ** t(_I64), "float32"),
+    ("maximum(i64, f32)", lambda m, t: m.maximum(t(_I64), t(_F32)), "float32"),
+    ("where(c, i64, 0.5)", lambda m, t: m.where(t(_B), t(_I64), 0.5), "float32"),
+    ("exp(i64)", lambda m, t: t(_I64).exp(), "float32"),
+    ("log(i64)", lambda m, t: (t(_I64) + 1).log(), "float32"),
+    ("sqrt(i64)", lambda m, t: t(_I64).sqrt(), "float32"),
+    ("tanh(i64)", lambda m, t: t(_I64).tanh(), "float32"),
+    ("sigmoid(i64)", lambda m, t: t(_I64).sigmoid(), "float32"),
+    ("logsumexp(i64)", lambda m, t: t(_I64).logsumexp(0), "float32"),
+    ("sum(i32)", lambda m, t: t(_I32).sum(), "int64"),
+]
+
+
+@pytest.mark.parametrize("name,fn,dtype", PROMOTIONS, ids=[p[0] for p in PROMOTIONS])
+def test_dtype_promotion_follows_pytorch(name, fn, dtype):
+    """numpy promotes int64 with float32 to float64 and computes exp, sigmoid or int ** 0.5 of an
+    integer array in the integer's or float64's dtype (sigmoid of ints was 0); PyTorch keeps the float
+    dtype. The values are those of the same expression over float64 tensors, rounded."""
+    out = fn(ad, ad.tensor)
+    assert out.dtype == np.dtype(dtype), name
+    expected = fn(ad, lambda a: ad.tensor(np.asarray(a, np.float64))).numpy()
+    np.testing.assert_allclose(out.numpy().astype(np.float64), expected, rtol=1e-6)
+    torch = pytest.importorskip("torch")
+    assert str(fn(torch, torch.tensor).dtype) == f"torch.{dtype}", name
+
+
+def test_mixed_dtype_gradients_have_their_inputs_dtype(rng):
+    """A float32 leaf used with float64 operands gets a float32 gradient (PyTorch's rule), of the
+    float64 gradient's values."""
+    x32 = ad.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    x64 = ad.tensor(x32.numpy().astype(np.float64), requires_grad=True)
+    w = ad.tensor(rng.standard_normal((4, 2)))
+    for x in (x32, x64):
+        ((x @ w).tanh() * ad.tensor(np.arange(2)) + x.sum(-1, keepdim=True) / ad.tensor(np.array(3.0))).sum().backward()
+    assert x32.grad.dtype == np.float32 and x64.grad.dtype == np.float64
+    np.testing.assert_allclose(x32.grad.numpy(), x64.grad.numpy(), rtol=1e-5)
+
+
+def test_mean_var_std_of_integers_are_refused_as_in_pytorch():
+    """The mean of an integer tensor was its sum times 1/n cast to an integer: mean([0..4]) was 0."""
+    for op in ("mean", "var", "std"):
+        with pytest.raises(TypeError, match=f"{op}.*floating-point"):
+            getattr(ad.arange(5), op)()
+    assert ad.arange(5).float().mean().item() == 2.0
+
+
+def test_clamp_by_tensors_gives_the_bounds_their_gradients():
+    """clamp(x, lo_tensor, hi_tensor) gave the bounds no gradient. PyTorch's rule: x's where
+    lo <= x <= hi, lo's where x < lo < hi, hi's where x > hi or hi < lo (the result is then hi);
+    ties go to x, NaN stays NaN and gets no gradient."""
+    x = np.array([-2., -1., 0., 0.5, 1., 2., np.nan, 3., -3.], np.float32)
+    lo = np.array([-1., -1., -1., -1., -1., 1.5, 0., 4., 4.], np.float32)
+    hi = np.array([1., 1., 1., 1., 1., 1.5, 1., 1., -4.], np.float32)
+    g = np.arange(1, 10, dtype=np.float32)
+    tx, tlo, thi = (ad.tensor(a, requires_grad=True) for a in (x, lo, hi))
+    y = tx.clamp(tlo, thi)
+    y.backward(ad.tensor(g))
+    np.testing.assert_array_equal(y.numpy(), np.minimum(np.maximum(x, lo), hi))
+    np.testing.assert_array_equal(tx.grad.numpy(), [0, 2, 3, 4, 5, 0, 0, 0, 0])
+    np.testing.assert_array_equal(tlo.grad.numpy(), [1, 0, 0, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(thi.grad.numpy(), [0, 0, 0, 0, 0, 6, 0, 8, 9])
+    b = ad.tensor(lo[:1], requires_grad=True)  # a broadcast bound sums its gradient
+    ad.tensor(x, requires_grad=True).clamp(min=b).sum().backward()
+    assert b.grad.numpy().tolist() == [2.0]  # x = -2 and x = -3
+    torch = pytest.importorskip("torch")
+    for bounds in [(lo, hi), (lo, None), (None, hi), (lo[:1], hi)]:
+        ours = [ad.tensor(x, requires_grad=True)] + [None if a is None else ad.tensor(a, requires_grad=True) for a in bounds]
+        theirs = [torch.tensor(x, requires_grad=True)] + [None if a is None else torch.tensor(a, requires_grad=True) for a in bounds]
+        ours[0].clamp(*ours[1:]).backward(ad.tensor(g))
+        torch.clamp(*theirs).backward(torch.tensor(g))
+        for a, t in zip(ours, theirs):
+            if a is not None:
+                np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())
+
+
+_S = slice(None)
+
+
+def _index_cases(m):
+    """(index, numpy's index selecting the integers, numpy's index for the rest)."""
+    mask = [[True, False, True, True, False]] * 4
+    return [((0, _S, [1, 2], 1), (0, _S, _S, 1), (_S, [1, 2])),
+            ((_S, 0, _S, [1, 2]), (_S, 0), (_S, _S, [1, 2])),
+            ((None, 0, _S, [1, 2]), (0,), (None, _S, [1, 2])),
+            ((1, Ellipsis, [1, 3]), (1, Ellipsis), (Ellipsis, [1, 3])),
+            ((m.tensor(1), _S, [1, 2]), (1,), (_S, [1, 2])),
+            ((-1, _S, m.tensor([[-1, 0]])), (-1,), (_S, np.array([[-1, 0]]))),
+            ((0, _S, m.tensor(mask)), (0,), (_S, np.array(mask))),
+            (([1, 0], 2, slice(1, 3), [0, 4]), (_S, 2), ([1, 0], slice(1, 3), [0, 4])),
+            ((0, [0, 1], _S, [1, 2]), (0,), ([0, 1], _S, [1, 2])),
+            ((_S, [0, 1], 0), (_S, _S, 0), (_S, [0, 1]))]
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_integers_mixed_with_index_arrays_select_first_as_in_pytorch(case, rng):
+    """numpy counts an integer as an index array, so x[0, :, [1, 2]] put the indexed axis first
+    ((2, 3) of a (2, 3, 4) tensor); PyTorch selects with the integers first ((3, 2)). The reference
+    is numpy's indexing done in PyTorch's order; gradients scatter back to the same places."""
+    x = rng.standard_normal((2, 3, 4, 5))
+    index, first, rest = _index_cases(ad)[case]
+    t = ad.tensor(x, requires_grad=True)
+    y = t[index]
+    np.testing.assert_array_equal(y.numpy(), x[first][rest])
+    g = rng.standard_normal(y.shape)
+    y.backward(ad.tensor(g))
+    expected = np.zeros_like(x)
+    np.add.at(expected[first], rest, g)  # expected[first] is a view: the adds land in expected
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+    torch = pytest.importorskip("torch")
+    tt = torch.tensor(x, requires_grad=True)
+    ty = tt[_index_cases(torch)[case][0]]
+    ty.backward(torch.tensor(g))
+    assert tuple(ty.shape) == y.shape
+    np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())

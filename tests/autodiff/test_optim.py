@@ -202,3 +202,19 @@ def test_an_optimizer_of_models_steps_only_the_models_asked_with_their_own_count
 def test_models_must_match_the_parameters_leading_axis():
     with pytest.raises(ValueError, match="leading axis"):
         optim.Adam(nn.MLP([3, 4, 1]).parameters(), models=2)
+
+
+def test_clip_grad_norm_takes_one_tensor(rng):
+    """PyTorch takes a single tensor too; iterating one gave its rows, which have no gradient, and
+    the error said no parameter had one."""
+    g = rng.standard_normal((3, 4))
+    p = ad.tensor(np.zeros((3, 4)), requires_grad=True)
+    (p * ad.tensor(g)).sum().backward()
+    norm = optim.clip_grad_norm_(p, 0.5)
+    assert norm.item() == pytest.approx(np.linalg.norm(g))
+    np.testing.assert_allclose(p.grad.numpy(), g * 0.5 / (np.linalg.norm(g) + 1e-6))
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(np.zeros((3, 4)), requires_grad=True)
+    (t * torch.tensor(g)).sum().backward()
+    assert torch.nn.utils.clip_grad_norm_(t, 0.5).item() == pytest.approx(norm.item())
+    np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy())

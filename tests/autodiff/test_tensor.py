@@ -106,3 +106,59 @@ def test_a_listed_method_that_names_no_function_is_an_import_error():
 
     with pytest.raises(ImportError, match="Listed.cube names autodiff.functional.cube"):
         _set_methods(Listed)
+
+
+def test_augmented_assignment_works_in_place_as_in_pytorch(rng):
+    """`x += y` rebound x to a new tensor: a hand-written SGD step (`p -= lr * p.grad` under no_grad)
+    left the parameters unchanged, and aliases of a buffer never saw the update."""
+    from autodiff import nn
+
+    layer = nn.Linear(3, 2)
+    w0 = layer.weight.numpy().copy()
+    layer(ad.tensor(rng.standard_normal((4, 3)).astype(np.float32))).sum().backward()
+    with ad.no_grad():
+        for p in layer.parameters():
+            p -= 0.1 * p.grad
+    np.testing.assert_allclose(layer.weight.numpy(), w0 - np.float32(0.1) * layer.weight.grad.numpy(), rtol=1e-6)
+    x = ad.ones(2, 3)
+    alias, before = x.numpy(), x
+    x += ad.tensor([1.0, 2.0, 3.0])
+    x *= 2
+    x -= 1
+    x /= 4
+    assert x is before
+    np.testing.assert_allclose(alias, (np.array([[2.0, 3.0, 4.0]] * 2) * 2 - 1) / 4)
+    with pytest.raises(TypeError, match="integer tensor"):
+        i = ad.arange(3)
+        i /= 2
+    with pytest.raises(ValueError):  # the result would not fit x's shape
+        y = ad.ones(3)
+        y += ad.ones(2, 3)
+
+
+def test_augmented_assignment_and_gradients(rng):
+    """As in PyTorch: refused on a leaf that requires grad; on a non-leaf, or with a right side that
+    requires grad, recorded (the gradients are those of x = x + y). add_/copy_/setitem of a tensor
+    that requires grad into one that does not are refused instead of silently dropping its gradient."""
+    w = ad.tensor(rng.standard_normal(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w += 1
+    h = w * 2
+    h += w * w
+    z = ad.zeros(3)
+    z -= w
+    (h.sum() + 3 * z.sum()).backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 + 2 * w.numpy() - 3)
+    for write in (lambda t: t.add_(w), lambda t: t.copy_(w), lambda t: t.__setitem__(0, w[1])):
+        with pytest.raises(RuntimeError, match="drop its gradient"):
+            write(ad.zeros(3, dtype=np.float64))
+        with ad.no_grad():
+            write(ad.zeros(3, dtype=np.float64))  # no gradient wanted: fine
+    torch = pytest.importorskip("torch")
+    tw = torch.tensor(w.numpy(), requires_grad=True)
+    th = tw * 2
+    th += tw * tw
+    tz = torch.zeros(3, dtype=torch.float64)
+    tz -= tw
+    (th.sum() + 3 * tz.sum()).backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy())

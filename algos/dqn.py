@@ -231,7 +231,7 @@ def train(args: Args, env=None, log=None, callback=None, resume=None):
                         best = q_network(b_next).argmax(-1)
                         next_q = target(b_next).gather(-1, best.unsqueeze(-1)).squeeze(-1)
                     else:
-                        next_q = target(b_next).max(-1)
+                        next_q = target(b_next).amax(-1)
                     td_target = b_rewards + args.gamma * next_q * (1.0 - b_dones)
                 q_pred = q_network(b_obs).gather(-1, b_actions.unsqueeze(-1)).squeeze(-1)
                 td = ad.smooth_l1_loss if args.loss == "huber" else ad.mse_loss

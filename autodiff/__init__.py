@@ -14,8 +14,8 @@ from .tensor import (Generator, Tensor, arange, as_tensor, default_generator, fr
 from .function import (AnomalyError, Function, InPlaceError, detect_anomaly, enable_grad,
                        is_grad_enabled, no_grad)
 from .engine import backward, grad
-from .functional import (cat, clamp, gather, linear, log_softmax, logsumexp, matmul, maximum,
-                         minimum, mse_loss, smooth_l1_loss, softmax, softplus, stack, where)
+from .functional import (amax, amin, argmax, argmin, cat, clamp, gather, linear, log_softmax, logsumexp, matmul,
+                         max, maximum, min, minimum, mse_loss, smooth_l1_loss, softmax, softplus, stack, where)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import AxisError
 from .serialization import load, save
@@ -30,7 +30,8 @@ __all__ = [
     "rand", "randn", "randperm", "Generator", "manual_seed", "default_generator",
     "Function", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
     "InPlaceError", "AxisError", "backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError",
-    "cat", "stack", "where", "clamp", "gather", "linear", "matmul", "maximum", "minimum",
+    "cat", "stack", "where", "clamp", "gather", "linear", "matmul", "maximum", "minimum", "amax", "amin",
+    "argmax", "argmin",  # ad.max and ad.min too, left out of * so they do not hide the builtins
     "logsumexp", "softmax", "log_softmax", "softplus", "mse_loss", "smooth_l1_loss",
     "save", "load", "get_num_threads", "set_num_threads", "nn", "optim", "distributions", "float32", "float64",
 ]

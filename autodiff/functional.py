@@ -7,6 +7,7 @@ built on Tensor, so it sets them on the class as it loads (`_set_methods`, at th
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -326,14 +327,54 @@ def std(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
     return var(x, axis, keepdim, correction).sqrt()
 
 
+class MaxMin(NamedTuple):
+    """What max and min over one axis return, as PyTorch's torch.return_types.max: the values and
+    where they are (`v, i = x.max(1)`, `x.max(1).values`, `x.max(1)[0]`)."""
+    values: Tensor
+    indices: Tensor
+
+
 @_torch_names
-def max(x: Tensor, axis=None, keepdim=False) -> Tensor:
+def amax(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    """The largest values over `axis` (an int, a tuple, or None for all). Tied maxima share the
+    gradient equally, as in PyTorch's amax."""
     return ops.Max.apply(x, axis, keepdim)
 
 
 @_torch_names
-def min(x: Tensor, axis=None, keepdim=False) -> Tensor:
+def amin(x: Tensor, axis=None, keepdim=False) -> Tensor:
     return -ops.Max.apply(-x, axis, keepdim)
+
+
+@_torch_names
+def max(x: Tensor, axis=None, keepdim=False):
+    """PyTorch's three max: x.max() is the largest value (0-d); x.max(dim) is (values, indices),
+    the gradient going to the first maximum of each row, as its index says; x.max(other) is
+    maximum(x, other)."""
+    return _extreme(x, axis, keepdim, "max")
+
+
+@_torch_names
+def min(x: Tensor, axis=None, keepdim=False):
+    """As max: x.min(), (values, indices) = x.min(dim), or minimum(x, other)."""
+    return _extreme(x, axis, keepdim, "min")
+
+
+def _extreme(x, axis, keepdim, name):
+    if isinstance(axis, Tensor):
+        if keepdim:
+            raise TypeError(f"{name}(other): takes no keepdim (it is the elementwise {name}imum)")
+        return maximum(x, axis) if name == "max" else minimum(x, axis)
+    if axis is None:
+        return amax(x) if name == "max" else amin(x)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"{name}: dim must be one integer (PyTorch's {name}(dim) returns values and indices); "
+                        f"for several axes use a{name}(dim=(...))")
+    indices = (argmax if name == "max" else argmin)(x, axis, keepdim=True)
+    values = gather(x, axis, indices)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return MaxMin(values, indices)
 
 
 @_torch_names
@@ -342,7 +383,7 @@ def logsumexp(x: Tensor, axis=None, keepdim=False) -> Tensor:
     since the result does not depend on it)."""
     axes = ops.axes_of(axis, x.ndim, "logsumexp")
     x = _floating(x)
-    m = max(x, axis, keepdim=True).detach()
+    m = amax(x, axis, keepdim=True).detach()
     # A row that is all -inf (fully masked logits) or holds +inf: shift by 0 there, so the result
     # is -inf or +inf, as PyTorch's, instead of inf - inf = NaN.
     m = where((m == m) & (m.abs() < float("inf")), m, 0.0)
@@ -523,12 +564,24 @@ def _integers_first(index):
 
 @_torch_names
 def argmax(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    """Where the largest value is (the first, where several tie), over `axis` or the flattened x."""
     if axis is not None:
         axis = ops.axis_of(axis, x.ndim, "argmax")
     out = Tensor._make(x._backend.argmax(x.data, axis), x._backend)
     if keepdim:
         return out.reshape(tuple(1 if axis is None or i == axis else n for i, n in enumerate(x.shape)))
     return out
+
+
+@_torch_names
+def argmin(x: Tensor, axis=None, keepdim=False) -> Tensor:
+    """Where the smallest value is (the first, where several tie): argmax of an order-reversing
+    map that cannot overflow (-x for floats, -1 - x for signed integers, max - x for unsigned)."""
+    kind = x.dtype.kind
+    if kind == "b":
+        x, kind = x.to(np.int8), "i"
+    flipped = -x if kind == "f" else (-1 - x if kind == "i" else int(np.iinfo(x.dtype).max) - x)
+    return argmax(flipped, axis, keepdim)
 
 
 # -- comparisons and logic (no gradient: boolean results) ------------------------------------------------------------

@@ -33,6 +33,17 @@ class _functional:
         return f"<Tensor method: autodiff.functional.{self.name or '(its own name)'}>"
 
 
+def _is_dtype(value) -> bool:
+    """Whether `value` names a dtype (float32, "int64", np.float64...) rather than a device."""
+    if isinstance(value, str) and value in ("cpu", "cuda", "auto"):
+        return False
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
 class Tensor:
     __slots__ = ("data", "requires_grad", "grad", "_ctx", "_backend", "_version", "_hooks",
                  "__weakref__")
@@ -135,7 +146,10 @@ class Tensor:
 
     def to(self, device=None, dtype=None) -> Tensor:
         """A copy on another device and/or with another dtype (the same tensor if nothing changes).
-        Differentiable in dtype; a device move detaches, as moves happen outside training graphs."""
+        Differentiable in dtype; a device move detaches, as moves happen outside training graphs.
+        As in PyTorch, a dtype alone may come first: x.to(ad.float64), x.to("cuda", "float32")."""
+        if dtype is None and device is not None and _is_dtype(device):
+            device, dtype = None, device
         t = self
         if device is not None and get_backend(device) is not t._backend:
             t = Tensor._make(get_backend(device).asarray(t.numpy()), get_backend(device),
@@ -282,7 +296,8 @@ class Tensor:
     # Each a function of autodiff/functional.py: x.exp() is F.exp(x), x + y is F.add(x, y).
     exp = log = sqrt = tanh = relu = sigmoid = softplus = abs = neg = _functional()
     add = sub = mul = div = pow = matmul = minimum = maximum = clamp = _functional()
-    sum = mean = var = std = max = min = logsumexp = softmax = log_softmax = argmax = _functional()
+    sum = mean = var = std = max = min = amax = amin = logsumexp = softmax = log_softmax = _functional()
+    argmax = argmin = _functional()
     reshape = permute = transpose = unsqueeze = squeeze = flatten = expand = gather = _functional()
     clip, view = _functional("clamp"), _functional("reshape")
     _cast = _functional("cast")  # to()'s dtype step (an import inside to() cost ~1 us a call)

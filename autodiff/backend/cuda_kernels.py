@@ -269,7 +269,8 @@ def argmax_rows_kernel(x, row_size, out):
     for r in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         best = 0
         for j in range(1, row_size):
-            if x[r * row_size + j] > x[r * row_size + best]:
+            v, b = x[r * row_size + j], x[r * row_size + best]
+            if v > b or (v != v and b == b):  # the first NaN wins, as numpy's argmax and max have it
                 best = j
         out[r] = best
 

@@ -21,7 +21,7 @@ def test_mean_min_logsumexp(axis, keepdim, rng):
     x = leaf(rng, 3, 4, 2)
     cases = {
         "mean": (lambda t: t.mean(axis, keepdim), np.mean(x.numpy(), axis=axis, keepdims=keepdim)),
-        "min": (lambda t: t.min(axis, keepdim), np.min(x.numpy(), axis=axis, keepdims=keepdim)),
+        "amin": (lambda t: t.amin(axis, keepdim), np.min(x.numpy(), axis=axis, keepdims=keepdim)),
         "logsumexp": (lambda t: t.logsumexp(axis, keepdim),
                       np_logsumexp(x.numpy(), axis if axis is not None else (0, 1, 2), keepdim)),
     }
@@ -110,9 +110,12 @@ _AXIS_OPS = {  # name: (op(x, axis), numpy's result, or None where numpy has no 
     "mean": (lambda t, a: t.mean(a), lambda x, a: x.mean(a)),
     "var": (lambda t, a: t.var(a), lambda x, a: x.var(a, ddof=1)),
     "std": (lambda t, a: t.std(a), lambda x, a: x.std(a, ddof=1)),
-    "max": (lambda t, a: t.max(a), lambda x, a: x.max(a)),
-    "min": (lambda t, a: t.min(a), lambda x, a: x.min(a)),
+    "max": (lambda t, a: t.max(a).values, lambda x, a: x.max(a)),
+    "min": (lambda t, a: t.min(a).indices, lambda x, a: x.argmin(a)),
+    "amax": (lambda t, a: t.amax(a), lambda x, a: x.max(a)),
+    "amin": (lambda t, a: t.amin(a), lambda x, a: x.min(a)),
     "argmax": (lambda t, a: t.argmax(a), lambda x, a: x.argmax(a)),
+    "argmin": (lambda t, a: t.argmin(a), lambda x, a: x.argmin(a)),
     "logsumexp": (lambda t, a: t.logsumexp(a), lambda x, a: np_logsumexp(x, a)),
     "softmax": (lambda t, a: t.softmax(a), lambda x, a: np.exp(x - np_logsumexp(x, a, True))),
     "log_softmax": (lambda t, a: t.log_softmax(a), lambda x, a: x - np_logsumexp(x, a, True)),
@@ -165,8 +168,10 @@ def test_axis_tuples_permute_and_flatten_are_checked():
 def test_dim_is_axis(name, rng):
     x = ad.tensor(rng.standard_normal((2, 3)))
     by_axis = {"sum": lambda **k: x.sum(**k), "mean": lambda **k: x.mean(**k), "var": lambda **k: x.var(**k),
-               "std": lambda **k: x.std(**k), "max": lambda **k: x.max(**k), "min": lambda **k: x.min(**k),
-               "argmax": lambda **k: x.argmax(**k), "logsumexp": lambda **k: x.logsumexp(**k),
+               "std": lambda **k: x.std(**k), "max": lambda **k: x.max(**k).values,
+               "min": lambda **k: x.min(**k).values, "amax": lambda **k: x.amax(**k), "amin": lambda **k: x.amin(**k),
+               "argmax": lambda **k: x.argmax(**k), "argmin": lambda **k: x.argmin(**k),
+               "logsumexp": lambda **k: x.logsumexp(**k),
                "softmax": lambda **k: x.softmax(**k), "log_softmax": lambda **k: x.log_softmax(**k),
                "cat": lambda **k: ad.cat([x, x], **k), "stack": lambda **k: ad.stack([x, x], **k),
                "gather": lambda **k: x.gather(index=np.zeros((2, 3), np.int64), **k),
@@ -372,3 +377,74 @@ def test_integers_mixed_with_index_arrays_select_first_as_in_pytorch(case, rng):
     ty.backward(torch.tensor(g))
     assert tuple(ty.shape) == y.shape
     np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
+
+
+# -- max and min: PyTorch's three forms --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_and_min_over_a_dim_return_values_and_indices(name, keepdim, rng):
+    """x.max(dim) is (values, indices) with the first extreme's index, whose entry alone gets the
+    gradient; against numpy (argmax/argmin take the first too) and, where installed, PyTorch."""
+    x = rng.standard_normal((4, 5))
+    x[1, [0, 3]] = 9.0 if name == "max" else -9.0  # a tie: both the index and the gradient take the first
+    x[2, 2] = np.nan  # a NaN wins, as in PyTorch and numpy
+    for axis in (0, 1, -1):
+        t = ad.tensor(x, requires_grad=True)
+        values, indices = getattr(t, name)(axis, keepdim=keepdim)
+        result = getattr(t, name)(dim=axis, keepdim=keepdim)
+        np.testing.assert_array_equal(result.values.numpy(), values.numpy())
+        assert result[1] is result.indices and result[0] is result.values
+        first = (np.argmax if name == "max" else np.argmin)(x, axis)
+        expected = getattr(np, name)(x, axis)
+        if keepdim:
+            first, expected = np.expand_dims(first, axis), np.expand_dims(expected, axis)
+        np.testing.assert_array_equal(indices.numpy(), first)
+        assert indices.dtype == np.int64
+        np.testing.assert_array_equal(values.numpy(), expected)
+        weights = rng.standard_normal(values.shape)
+        (values * ad.tensor(weights)).sum().backward()
+        grad = np.zeros_like(x)
+        np.put_along_axis(grad, first if keepdim else np.expand_dims(first, axis),
+                          weights if keepdim else np.expand_dims(weights, axis), axis)
+        np.testing.assert_array_equal(t.grad.numpy(), grad)
+        torch = pytest.importorskip("torch")
+        tt = torch.tensor(x, requires_grad=True)
+        tv, ti = getattr(tt, name)(axis, keepdim=keepdim)
+        (tv * torch.tensor(weights)).sum().backward()
+        np.testing.assert_array_equal(ti.numpy(), indices.numpy())
+        np.testing.assert_array_equal(tt.grad.numpy(), t.grad.numpy())
+
+
+def test_max_and_min_of_all_elements_amax_and_of_another_tensor(rng):
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    t = ad.tensor(x)
+    assert t.max().shape == () and float(t.max()) == x.max() and float(ad.min(t)) == x.min()
+    np.testing.assert_array_equal(ad.max(t, ad.tensor(y)).numpy(), np.maximum(x, y))
+    np.testing.assert_array_equal(t.min(ad.tensor(y)).numpy(), np.minimum(x, y))
+    np.testing.assert_array_equal(ad.amax(t, (0, 1)).numpy(), x.max())
+    np.testing.assert_array_equal(t.amin(dim=0, keepdim=True).numpy(), x.min(0, keepdims=True))
+    with pytest.raises(TypeError, match=r"dim must be one integer .* amax\(dim=\(\.\.\.\)\)"):
+        t.max((0, 1))
+    with pytest.raises(ad.AxisError):
+        t.min(2)
+    assert not hasattr(ad, "__all__") or "max" not in ad.__all__  # `from autodiff import *` keeps the builtins
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool", "float32"])
+def test_argmin_of_every_dtype_takes_the_first_minimum(dtype, rng):
+    """Through an order-reversing map: none may overflow at the dtype's ends."""
+    x = rng.integers(0, 3, (6, 7)).astype(dtype)
+    if np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        x[0, 3], x[2, 1], x[4, 5] = info.min, info.max, info.min
+    for axis in (None, 0, 1):
+        np.testing.assert_array_equal(ad.argmin(ad.tensor(x), axis).numpy(), np.argmin(x, axis))
+        np.testing.assert_array_equal(ad.argmax(ad.tensor(x), axis).numpy(), np.argmax(x, axis))
+
+
+def test_to_takes_a_dtype_in_the_first_place_as_in_pytorch():
+    x = ad.tensor([1.5, -2.0])
+    assert x.to(ad.float64).dtype == np.float64 and x.to(np.int32).dtype == np.int32
+    assert x.to("cpu", "float64").dtype == np.float64 and x.to("cpu").dtype == np.float32
+    with pytest.raises(ValueError, match="unknown device 'gpu'; valid: cpu, cuda, auto"):
+        x.to("gpu")

@@ -111,6 +111,27 @@ def test_reductions(axis, keepdims, rng):
     close(GPU.max(dev(x), axis, keepdims), CPU.max(x, axis, keepdims))
 
 
+def test_argmax_takes_the_first_of_ties_and_nans_as_numpy():
+    x = np.array([[1, 3, 3, 0], [np.nan, 2, np.nan, 5], [4, np.nan, 9, 9], [-1, -1, -1, -1]], np.float32)
+    for axis in (0, 1, None):
+        np.testing.assert_array_equal(GPU.to_numpy(GPU.argmax(dev(x), axis)), np.argmax(x, axis))
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_over_a_dim_match_the_cpu(name, rng):
+    """(values, indices) and the gradient to each first extreme, as on the CPU."""
+    x = rng.integers(-2, 3, (5, 6)).astype(np.float32)  # small integers: many ties
+    for axis in (0, 1):
+        results = []
+        for device in ("cpu", "cuda"):
+            t = ad.tensor(x, device=device, requires_grad=True)
+            values, indices = getattr(t, name)(axis)
+            (values * ad.arange(values.shape[0], device=device).float()).sum().backward()
+            results.append((values.numpy(), indices.numpy(), t.grad.numpy()))
+        for on_cpu, on_gpu in zip(*results):
+            np.testing.assert_array_equal(on_gpu, on_cpu)
+
+
 def test_argmax_sum_to_and_finiteness(rng):
     x = rng.standard_normal((4, 6)).astype(np.float32)
     close(GPU.argmax(dev(x), 1), CPU.argmax(x, 1))

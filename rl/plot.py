@@ -37,7 +37,9 @@ FORMATS = (".png", ".svg", ".pdf")
 # seed_<s>, and the sampled settings and date after a Ray Tune trial's id.
 _SEED_AND_TIME = re.compile(r"__-?\d+__[\d-]+$")
 _SEED_DIR = re.compile(r"^seed_-?\d+$")
-_RAY_TRIAL = re.compile(r"^(\w+?_[0-9a-f]+_\d{5})_\d+_.*$")
+# Ray 2.x names a trial trial_<id>_<index>_<settings>_<date>, where <id> is 8 hex digits (or,
+# before, 5 hex digits and a 5-digit count); rl.sweep's final table calls it trial_<id> too.
+_RAY_TRIAL = re.compile(r"^(\w+?_[0-9a-f]+(?:_\d{5})?)_\d+_.*$")
 
 
 def _is_events(name: str) -> bool:

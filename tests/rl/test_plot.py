@@ -177,3 +177,12 @@ def test_runs_with_nothing_to_plot_are_left_out_with_a_note_while_others_have_cu
     for run, message in ((stopped, "has no scalar 'charts/episodic_return'"), (crashed, "holds no TensorBoard event")):
         assert plot.main([str(run), "--out", str(out)]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_sweep_trial_is_named_by_its_id_as_rl_sweep_names_it():
+    # Ray 2.60's trial directories (seen in a real rl.sweep run), and the older form with a count.
+    trials = ["sweeps/tiny/trial_4045f5c7_2_learning_rate=0.0038_2026-12-07_19-51-41/CartPole",
+              "sweeps/tiny/trial_fa3e9efe_1_learning_rate=0.0013_2026-12-07_19-51-39/CartPole",
+              "sweeps/tiny/trial_5f3a1_00000_0_learning_rate=0.001_2026-12-02_10-11-12/CartPole"]
+    assert plot.group_keys(trials, "name") == ["trial_4045f5c7/CartPole", "trial_fa3e9efe/CartPole",
+                                               "trial_5f3a1_00000/CartPole"]

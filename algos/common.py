@@ -15,11 +15,14 @@ class TrainingDiverged(FloatingPointError):
     """A loss became NaN or infinite: training stops, and the last good checkpoint is kept."""
 
 
+MAX_SEED = 2**32 - 1
+
+
 def check_ranges(args, ranges: dict):
     """Raise ValueError with one sentence naming the first setting outside its interval.
     `ranges` maps a field to interval text, "(0, 1]" or "[0, inf)"; each entry of a tuple field
     (layer sizes; empty is a linear network) is checked; None passes (optional settings such as
-    target_kl)."""
+    target_kl). A "seed" entry also bounds the population's last seed by MAX_SEED."""
     for name, text in ranges.items():
         value = getattr(args, name)
         if value is None:
@@ -31,6 +34,14 @@ def check_ranges(args, ranges: dict):
                 bound = ("positive" if text[0] == "(" and low == 0 else f"at least {low:g}") \
                     if high == math.inf else f"in {text}"
                 raise ValueError(f"{what} must be {bound}, got {v}")
+    if "seed" in ranges and getattr(args, "seed", None) is not None:
+        # Seeds above 2**32 - 1 are refused as numpy's seed() and Stable-Baselines3 refuse them
+        # (beyond 2**64 tensorboardX's hparams cannot even write them, after the run has started).
+        count = getattr(args, "num_seeds", 1) or 1
+        if args.seed + count - 1 > MAX_SEED:
+            raise ValueError(f"seed must be at most {MAX_SEED} (2**32 - 1), got {args.seed}" if count == 1 else
+                             f"the seeds seed ... seed + num_seeds - 1 must be at most {MAX_SEED} (2**32 - 1), "
+                             f"got {args.seed} ... {args.seed + count - 1}")
 
 
 def seeds_of(args) -> list:

@@ -72,6 +72,24 @@ def closest_flag(given: str, flags) -> str | None:
     return None
 
 
+def misplaced_positionals(prog: str, argv) -> ConfigError | None:
+    """The sentence for ALGO and ENV given as flags, as RL Zoo's `--algo ppo --env CartPole-v1`
+    and CleanRL's `--env-id CartPole-v1` give them, or for a command line that begins with a flag;
+    None where the first two words are not flags."""
+    given = {}
+    for i, word in enumerate(argv):
+        name, eq, value = word.partition("=")
+        if name in ("--algo", "--env", "--env-id", "--env_id"):
+            given["algo" if name == "--algo" else "env"] = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+    words = [w for w in argv[:2] if not w.startswith("-")] if argv and not argv[0].startswith("-") else []
+    if not given and len(words) == len(argv[:2]) and words:
+        return None
+    algo = given.get("algo") or (words[0] if words else "ALGO")
+    env = given.get("env") or (words[1] if len(words) > 1 else "ENV")
+    return ConfigError(f"ALGO and ENV are the first two words of the command, not flags: {prog} {algo} {env} "
+                       "[--flag value ...]")
+
+
 def unknown_flags_error(parser, unknown) -> ConfigError:
     """One sentence for what the parser did not take, with the closest valid flag where one is."""
     flags = [f.split("=")[0] for f in unknown if f.startswith("-")]
@@ -133,8 +151,10 @@ def load_toml(path) -> dict:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    except OSError as e:  # a directory, no permission, ...
+        raise ConfigError(f"config file {path} cannot be read ({e.strerror})") from None
     return {k.replace("-", "_"): v for k, v in data.items()}
 
 
@@ -179,6 +199,10 @@ def resolve(args_cls, algo, env, cli: dict, config_file: dict | None = None, sou
     """The run's Args: the dataclass defaults, overridden by the tuned defaults for (algo, env),
     then by the config file, then by flags given on the command line."""
     names = {f.name for f in dataclasses.fields(args_cls)}
+    for given in (config_file or {}, cli):  # the env is ENV on the command line, never silently another
+        if given.get("env_id", env) != env:
+            raise ConfigError(f"{source} sets env_id = {given['env_id']!r}, but the command line trains {env}; "
+                              "the env is the ENV argument (python -m rl.train ALGO ENV): remove env_id from the file")
     values = defaults_for(args_cls, algo, env)
     values.update(checked_values(args_cls, algo, config_file or {}, source))
     values.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in cli.items() if k in names})

@@ -13,8 +13,9 @@ from gymnasium import error as gym_error
 
 import autodiff as ad
 from algos import env_actions, seeds_of, to_host
+from algos.common import MAX_SEED
 
-from .config import ConfigError
+from .config import ConfigError, parse_flags
 from .monitor import EpisodeProgress
 from .rundir import check_checkpoint, read_checkpoint, read_config
 
@@ -85,22 +86,29 @@ def _episodes(act, env_id, episodes, seed, device, max_envs, models, progress):
     return returns, lengths
 
 
-def load_run(run_dir, seed=None):
+def load_run(run_dir, seed=None, device=None):
     """The Args, the rebuilt networks' policy and the checkpoint of a run directory. Every
     algorithm trains populations, so the policy takes (K, n, ...) observations; `seed` picks one
-    agent of the population (K = 1), None keeps all."""
+    agent of the population (K = 1), None keeps all; `device` evaluates somewhere other than
+    where the run trained (a checkpoint holds host arrays, so a GPU run evaluates on a CPU)."""
     import envs
 
     _, module, args = read_config(run_dir)
     state = read_checkpoint(run_dir)
     seeds = seeds_of(args)
     if seed is not None and seed not in seeds:
-        raise ConfigError(f"seed {seed} is not in the population of {run_dir}; its seeds are "
-                          f"{seeds[0]} to {seeds[-1]}")
+        raise ConfigError(f"seed {seed} is not in the population of {run_dir}; its seed"
+                          + (f" is {seeds[0]}" if len(seeds) == 1 else f"s are {seeds[0]} to {seeds[-1]}"))
+    if device is not None:
+        args.device = device
     try:
         probe = envs.make(args.env_id, num_envs=1, device=args.device, seed=args.seed)
     except gym_error.DependencyNotInstalled as e:
         raise ConfigError(f"{args.env_id} needs a package that is not installed: {e}") from None
+    except (ValueError, KeyError, TypeError, ImportError) as e:  # an env or device this machine lacks
+        hint = "; evaluate it on this machine's CPU with --device cpu" if args.device != "cpu" and device is None else ""
+        raise ConfigError(f"{run_dir}: its env {args.env_id} cannot be made on the {args.device} here ("
+                          + str(e).strip("'\"") + ")" + hint) from None
     whole, obs_norm = module.build(args, probe, models=len(seeds))
     check_checkpoint(state, {module.MODEL: whole.state_dict(), "obs_norm": obs_norm and obs_norm.state_dict()},
                      run_dir)
@@ -192,19 +200,24 @@ def policy_of(module, args, env, state, rows=slice(None)):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rl.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rl.evaluate", description=__doc__.split("\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("run_dir", help="a run directory written by python -m rl.train")
     parser.add_argument("--episodes", type=int, default=100, help="episodes to evaluate (default: 100)")
     parser.add_argument("--seed", type=int, default=None,
                         help="of a population run, the one agent to evaluate, by its seed (default: every agent)")
     parser.add_argument("--episode-seed", type=int, default=None,
                         help="seed of the evaluation episodes (default: the agent's seed + 10000, as rl.train evaluates)")
+    parser.add_argument("--device", default=None, choices=("cpu", "cuda", "auto"),
+                        help="where to evaluate (default: where the run trained; a GPU run evaluates on the cpu too)")
     parser.add_argument("--render", action="store_true", help="also write one episode as a GIF in the run directory")
-    ns = parser.parse_args(argv)
     try:
+        ns = argparse.Namespace(**parse_flags(parser, argv if argv is not None else sys.argv[1:]))
         if ns.episodes <= 0:
             raise ConfigError(f"--episodes must be positive, got {ns.episodes}")
-        args, act, _ = load_run(ns.run_dir, ns.seed)
+        if ns.episode_seed is not None and not 0 <= ns.episode_seed <= MAX_SEED:
+            raise ConfigError(f"--episode-seed must be in [0, {MAX_SEED}], got {ns.episode_seed}")
+        args, act, _ = load_run(ns.run_dir, ns.seed, ns.device)
         if ns.render:
             renderer(args.env_id)[0].close()  # before the evaluation, not after it
         seeds = eval_seeds(args) if ns.episode_seed is None else \
@@ -213,7 +226,7 @@ def main(argv=None) -> int:
         report([r for r, _ in per_agent], seeds_of(args), args.env_id)
         if ns.render:
             if args.num_seeds > 1:
-                args, act, _ = load_run(ns.run_dir, args.seed)  # the first agent's episode
+                args, act, _ = load_run(ns.run_dir, args.seed, ns.device)  # the first agent's episode
             path = render_episode(act, args.env_id, os.path.join(ns.run_dir, "episode.gif"),
                                   args.seed + 10_000 if ns.episode_seed is None else ns.episode_seed)
             print(f"episode written to {path}")

@@ -37,7 +37,9 @@ FORMATS = (".png", ".svg", ".pdf")
 # seed_<s>, and the sampled settings and date after a Ray Tune trial's id.
 _SEED_AND_TIME = re.compile(r"__-?\d+__[\d-]+$")
 _SEED_DIR = re.compile(r"^seed_-?\d+$")
-_RAY_TRIAL = re.compile(r"^(\w+?_[0-9a-f]+_\d{5})_\d+_.*$")
+# Ray 2.x names a trial trial_<id>_<index>_<settings>_<date>, where <id> is 8 hex digits (or,
+# before, 5 hex digits and a 5-digit count); rl.sweep's final table calls it trial_<id> too.
+_RAY_TRIAL = re.compile(r"^(\w+?_[0-9a-f]+(?:_\d{5})?)_\d+_.*$")
 
 
 def _is_events(name: str) -> bool:
@@ -48,9 +50,11 @@ def _refuse(error):
     raise ConfigError(f"{error.filename} cannot be read ({error.strerror})")
 
 
-def find_runs(pattern: str) -> list:
+def find_runs(pattern: str, left_out: list | None = None) -> list:
     """The run directories under `pattern` (a directory, or a glob of them: the files it matches
-    are passed over): every directory holding event files that no directory below it also holds."""
+    are passed over): every directory holding event files that no directory below it also holds.
+    A directory without event files is an error, or, given a `left_out` list, appended to it as
+    (path, why, error) and passed over."""
     paths = [p for p in sorted(glob.glob(pattern)) if os.path.isdir(p)] if glob.has_magic(pattern) else [pattern]
     if not paths:
         raise ConfigError(f"no run matched {pattern}")
@@ -63,8 +67,11 @@ def find_runs(pattern: str) -> list:
             subdirs.sort()  # the same order every time
             found += [directory] * any(map(_is_events, files))
         if not found:
-            raise ConfigError(f"{path} is empty" if not os.listdir(path) else
-                              f"{path} holds no TensorBoard event files (a run writes events.out.tfevents.*)")
+            error = ConfigError(f"{path} is empty" if not os.listdir(path) else
+                                f"{path} holds no TensorBoard event files (a run writes events.out.tfevents.*)")
+            if left_out is None:
+                raise error
+            left_out.append((path, "no event files", error))
         holders += [os.path.normpath(d) for d in found]
     return [d for d in holders if not any(e.startswith(d + os.sep) for e in holders)]
 
@@ -206,14 +213,30 @@ def main(argv=None) -> int:
             import tensorboard  # noqa: F401
         except ImportError as e:
             raise ConfigError(f"rl.plot needs {e.name}: pip install -e '.[plot]'") from None
-        runs = list(dict.fromkeys(r for pattern in flags["runs"] for r in find_runs(pattern)))
+        # A run with nothing to plot (started but stopped before its first episode, a crashed
+        # start, a stray directory that `runs/*` matches) is left out with a note while others
+        # have curves; it is the error only when no run has one.
+        left_out = []
+        runs = list(dict.fromkeys(r for pattern in flags["runs"] for r in find_runs(pattern, left_out)))
+        scalars = {}
+        for run in runs:
+            try:
+                scalars[run] = read_scalars(run, flags["tag"])
+            except ConfigError as e:
+                left_out.append((run, f"no {flags['tag']!r}", e))
+        if not scalars:
+            raise left_out[0][2]
+        if left_out:
+            print(f"note: left out {len(left_out)} run{'s' * (len(left_out) > 1)} with nothing to plot: "
+                  + ", ".join(f"{path} ({why})" for path, why, _ in left_out), file=sys.stderr)
+        runs = [r for r in runs if r in scalars]
         members = {}
         for run, key in zip(runs, group_keys(runs, flags["group_by"])):
             members.setdefault(key, []).append(run)
         labels = flags["labels"] or list(members)
         if len(labels) != len(members):
             raise ConfigError(f"{len(labels)} labels for {len(members)} groups ({', '.join(members)})")
-        curves = {key: [read_scalars(r, flags["tag"]) for r in group] for key, group in members.items()}
+        curves = {key: [scalars[r] for r in group] for key, group in members.items()}
         grid = cells(*common_steps([c for group in curves.values() for c in group]), flags["points"])
         groups = {f"{label}, {len(group)} seed{'s' * (len(group) > 1)}": (grid, *aggregate(group, grid, flags["agg"]))
                   for label, group in zip(labels, curves.values())}

@@ -31,19 +31,27 @@ def algorithm(name: str):
 def new_run_dir(logdir: str, name: str, numbered: bool) -> str:
     """Create the directory of a new run, never one that holds another run's files: a generated
     name gets a suffix (-2, -3, ...) when runs start in the same second; a name given with
-    --run-name that is taken is an error."""
-    os.makedirs(logdir, exist_ok=True)
+    --run-name that is taken is an error. A name with slashes (`exp1/seed1`) nests the run in
+    directories made for it; a directory that cannot be made (a file in the way, no permission,
+    a full disk) is one sentence."""
     for k in range(1, 10_000):
         run_dir = os.path.join(logdir, name if k == 1 else f"{name}-{k}")
         try:
+            os.makedirs(os.path.dirname(run_dir) or ".", exist_ok=True)
             os.mkdir(run_dir)  # atomic: of two processes asking for one name, one gets it
             return run_dir
-        except FileExistsError:
+        except FileExistsError as e:
+            if not os.path.isdir(e.filename):  # a file where a directory must go
+                raise ConfigError(f"the run directory {run_dir} cannot be made: {e.filename} is a file; "
+                                  "choose another --logdir or --run-name") from None
             if not os.listdir(run_dir):  # an empty directory holds nothing to lose
                 return run_dir
             if not numbered:
                 raise ConfigError(f"the run directory {run_dir} already holds a run; choose another --run-name, "
                                   f"or continue that run with --resume {run_dir}") from None
+        except OSError as e:  # NotADirectoryError, PermissionError, a full disk, ...
+            raise ConfigError(f"the run directory {run_dir} cannot be made ({e.strerror}: {e.filename}); "
+                              "choose another --logdir or --run-name") from None
     raise ConfigError(f"too many runs named {name} in {logdir}")
 
 

@@ -39,8 +39,8 @@ import tempfile
 import time
 
 from .config import (ConfigError, _kind, build_parser, checked_values, closest_flag, defaults_for, load_toml,
-                     parse_flags, resolve)
-from .rundir import CHECKPOINT, CONFIG, algorithm
+                     misplaced_positionals, parse_flags, resolve)
+from .rundir import ALGOS, CHECKPOINT, CONFIG, algorithm
 from .train import setup
 from .stats import iqm
 
@@ -314,6 +314,9 @@ def parse(argv):
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         raise SystemExit(0 if argv else 2)
+    misplaced = misplaced_positionals("python -m rl.sweep", argv)
+    if misplaced and not (len(argv) >= 2 and argv[1] in ("-h", "--help")):
+        raise ConfigError(f"{misplaced}; ALGO is one of {', '.join(sorted(ALGOS))}")
     algo = argv[0]
     module = algorithm(algo)
     envs = []
@@ -346,6 +349,9 @@ def parse(argv):
             raise ConfigError(f"the config file {sweep['config']}: search must be a table of NAME = \"SPACE(ARGS)\"")
         searches = [f"{k}={v}" for k, v in search_table.items()] + searches
         fixed.update(checked_values(module.Args, algo, table, f"the config file {sweep['config']}"))
+        if "env_id" in fixed:
+            raise ConfigError(f"the config file {sweep['config']} sets env_id; the envs are the ENV arguments "
+                              "(python -m rl.sweep ALGO ENV [ENV ...]): remove env_id from the file")
     fixed.update(ns)
     spaces = [parse_space(text, module.Args, algo) for text in searches]
     if not spaces:

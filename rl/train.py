@@ -27,7 +27,7 @@ from gymnasium import error as gym_error
 import autodiff as ad
 
 from .config import (ConfigError, build_parser, checked_values, dataclass_defaults, defaults_for, load_toml,
-                     parse_flags, resolve)
+                     misplaced_positionals, parse_flags, resolve)
 from .defaults import tuned_defaults
 from .evaluate import eval_seeds, evaluate, policy_of, render_episode, renderer, report, seeds_of
 from .monitor import Monitor
@@ -41,7 +41,7 @@ def _usage() -> str:
 
 def _run_flags(parser: argparse.ArgumentParser):
     group = parser.add_argument_group("run")
-    group.add_argument("--logdir", default="runs", help="where run directories are created (default: runs)")
+    group.add_argument("--logdir", default=None, help="where run directories are created (default: runs)")
     group.add_argument("--run-name", default=None, help="the run directory's name (default: <env>__<algo>__<seed>__<time>)")
     group.add_argument("--config", default=None, metavar="FILE.toml", help="settings from a TOML file; flags override them")
     group.add_argument("--eval-episodes", type=int, default=100, help="deterministic evaluation episodes at the end (0: none; default: 100)")
@@ -61,6 +61,9 @@ def parse(argv):
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         raise SystemExit(0 if argv else 2)
+    misplaced = misplaced_positionals("python -m rl.train", argv)
+    if misplaced and not (len(argv) >= 2 and argv[1] in ("-h", "--help")):
+        raise ConfigError(f"{misplaced}; ALGO is one of {', '.join(sorted(ALGOS))}")
     algo = argv[0]
     module = algorithm(algo)
     if len(argv) < 2 or argv[1].startswith("-"):
@@ -82,6 +85,11 @@ def parse(argv):
     config_file = load_toml(run["config"]) if run["config"] else None
     source = f"the config file {run['config']}"
     if run["resume"]:
+        given = [flag for flag in ("logdir", "run_name") if run[flag] is not None]
+        if given:
+            raise ConfigError(f"--resume continues {run['resume']} in its own directory, so "
+                              + " and ".join(f"--{flag.replace('_', '-')}" for flag in given)
+                              + " cannot be given with it; to start a new run, leave --resume out")
         resumed_algo, _, resumed = read_config(run["resume"])
         if resumed_algo != algo or resumed.env_id != env:
             raise ConfigError(f"{run['resume']} is a {resumed_algo} run on {resumed.env_id}, not {algo} on {env}")
@@ -96,6 +104,10 @@ def parse(argv):
     if run["resume"] and args.num_seeds != resumed.num_seeds:
         raise ConfigError(f"{run['resume']} trained {resumed.num_seeds} seeds, not {args.num_seeds}; "
                           f"resume it with --num-seeds {resumed.num_seeds}")
+    if run["resume"] and args.seed != resumed.seed:  # its random streams are in the checkpoint
+        raise ConfigError(f"{run['resume']} trained with seed {resumed.seed}, not {args.seed}; a resumed run "
+                          "goes on with its own seed (leave --seed out), and another seed is a new run")
+    run["logdir"] = run["logdir"] or "runs"
     return algo, module, args, run
 
 
@@ -207,6 +219,13 @@ def run(algo, module, args, options) -> int:
         resume = read_checkpoint(run_dir)
         check_checkpoint(resume, {module.MODEL: model.state_dict(), "env": env.get_state(),
                                   "obs_norm": obs_norm and obs_norm.state_dict()}, run_dir)
+        if resume["global_step"] > args.trained_timesteps:  # before config.json is written over
+            whole = f" ({args.trained_timesteps:,} in whole iterations)" \
+                if args.trained_timesteps != args.total_timesteps else ""
+            raise ConfigError(f"{run_dir} has trained {resume['global_step']:,} steps, more than total_timesteps "
+                              f"{args.total_timesteps:,}{whole} asks for; "
+                              f"give a larger --total-timesteps to train on, or evaluate it with "
+                              f"python -m rl.evaluate {run_dir}")
     else:
         env_name = re.sub(r"[^A-Za-z0-9._-]+", "_", args.env_id)  # plugin strings hold ':' and '/'
         name = options["run_name"] or f"{env_name}__{algo}__{args.seed}__{time.strftime('%Y%m%d-%H%M%S')}"

@@ -70,10 +70,12 @@ def test_a_shared_network_needs_a_hidden_layer():
     ("max_grad_norm", 0.0, "max_grad_norm must be positive"),
     ("target_kl", -1.0, "target_kl must be positive"),
     ("seed", -1, "seed must be at least 0, got -1"),
+    ("seed", 2**32, r"seed must be at most 4294967295 \(2\*\*32 - 1\), got 4294967296"),
+    ("num_seeds", 3, r"seed \+ num_seeds - 1 must be at most 4294967295 .*got 4294967294 \.\.\. 4294967296"),
     ("update_epochs", 0, "update_epochs must be positive, got 0"),
 ])
 def test_settings_that_cannot_train_are_named(field, value, message):
-    args = ppo.Args()
+    args = ppo.Args(seed=2**32 - 2 if field == "num_seeds" else 1)
     setattr(args, field, value)
     with pytest.raises(ValueError, match=message):
         args.validate()

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from algos.ppo import Args
-from rl.config import ConfigError, build_parser, checked_values, closest_flag, defaults_for, field_docs, load_toml, resolve
+from rl.config import (ConfigError, build_parser, checked_values, closest_flag, defaults_for, field_docs, load_toml,
+                       misplaced_positionals, resolve)
 from rl.defaults import TUNED
 
 
@@ -112,3 +113,37 @@ def test_values_from_files_of_the_right_type_pass_as_the_fields_hold_them():
 def test_the_closest_flag_is_suggested(given, meant):
     parser = build_parser("prog", Args, defaults_for(Args, "ppo", "CartPole"))
     assert closest_flag(given, parser._option_string_actions) == meant
+
+
+def test_a_config_file_that_cannot_be_read_is_one_sentence(tmp_path):
+    with pytest.raises(ConfigError, match=f"config file {tmp_path} cannot be read"):
+        load_toml(tmp_path)  # a directory
+    latin = tmp_path / "latin1.toml"
+    latin.write_bytes("# r\xe9glages\nlearning_rate = 0.001\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="latin1.toml is not valid TOML: 'utf-8' codec can't decode"):
+        load_toml(latin)
+
+
+def test_a_config_file_never_trains_another_env_than_the_command_line_names(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('env_id = "Pendulum"\nlearning_rate = 0.001\n')
+    with pytest.raises(ConfigError, match="sets env_id = 'Pendulum', but the command line trains CartPole"):
+        resolve(Args, "ppo", "CartPole", {}, checked_values(Args, "ppo", load_toml(config), "the config file"))
+    config.write_text('env_id = "CartPole"\n')  # saying what the command line says is harmless
+    assert resolve(Args, "ppo", "CartPole", {}, load_toml(config)).env_id == "CartPole"
+
+
+@pytest.mark.parametrize("argv, meant", [
+    (["--algo", "ppo", "--env", "CartPole-v1"], "python -m rl.train ppo CartPole-v1"),  # RL Zoo's train.py
+    (["--algo=dqn", "--env=Acrobot"], "python -m rl.train dqn Acrobot"),
+    (["ppo", "--env-id", "CartPole-v1", "--seed", "3"], "python -m rl.train ppo CartPole-v1"),  # CleanRL's
+    (["ppo", "--seed", "3"], "python -m rl.train ppo ENV"),
+    (["--seed", "3", "ppo", "CartPole"], "python -m rl.train ALGO ENV"),
+])
+def test_algo_and_env_given_as_flags_are_named_with_the_command_meant(argv, meant):
+    assert meant in str(misplaced_positionals("python -m rl.train", argv))
+
+
+def test_algo_and_env_as_words_are_not_misplaced():
+    for argv in (["ppo", "CartPole"], ["ppo", "CartPole", "--seed", "3"], ["ppo"], ["ppo", "CartPole", "Acrobot"]):
+        assert misplaced_positionals("python -m rl.train", argv) is None

@@ -154,3 +154,35 @@ def test_bad_input_gets_one_sentence_and_exit_2(runs, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error: ") and expected in err and err.count("\n") == 1, (argv, err)
     assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.jpg"))
+
+
+def test_runs_with_nothing_to_plot_are_left_out_with_a_note_while_others_have_curves(runs, tmp_path, capsys):
+    """`rl.plot runs/*` (expanded by the shell, or a glob) over runs of which some hold no curve
+    yet: one stopped before its first episode ended, a start that failed before any event file."""
+    stopped = tmp_path / "CartPole__ppo__9__20261201-130000"
+    write(stopped, [2048], [0.5], tag="charts/SPS")
+    crashed = tmp_path / "CartPole__ppo__8__20261201-130000"
+    crashed.mkdir()
+    (crashed / "config.json").write_text("{}")
+    population = runs / "runs" / "CartPole__ppo__1__20261201-120000"
+    out = tmp_path / "curves.svg"
+    for argv in ([str(population), str(stopped), str(crashed)], [str(runs / "runs" / "*"), str(tmp_path / "*")]):
+        capsys.readouterr()
+        assert plot.main([*argv, "--out", str(out)]) == 0
+        printed = capsys.readouterr()
+        assert "CartPole__ppo, 4 seeds" in printed.out
+        assert printed.err.startswith("note: left out 2 runs with nothing to plot: ")
+        assert f"{crashed} (no event files)" in printed.err and f"{stopped} (no 'charts/episodic_return')" in printed.err
+    # Alone, each is still the error it was.
+    for run, message in ((stopped, "has no scalar 'charts/episodic_return'"), (crashed, "holds no TensorBoard event")):
+        assert plot.main([str(run), "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_a_sweep_trial_is_named_by_its_id_as_rl_sweep_names_it():
+    # Ray 2.60's trial directories (seen in a real rl.sweep run), and the older form with a count.
+    trials = ["sweeps/tiny/trial_4045f5c7_2_learning_rate=0.0038_2026-12-07_19-51-41/CartPole",
+              "sweeps/tiny/trial_fa3e9efe_1_learning_rate=0.0013_2026-12-07_19-51-39/CartPole",
+              "sweeps/tiny/trial_5f3a1_00000_0_learning_rate=0.001_2026-12-02_10-11-12/CartPole"]
+    assert plot.group_keys(trials, "name") == ["trial_4045f5c7/CartPole", "trial_fa3e9efe/CartPole",
+                                               "trial_5f3a1_00000/CartPole"]

@@ -108,3 +108,21 @@ def test_a_new_run_never_writes_into_another_runs_directory(tmp_path):
     with pytest.raises(ConfigError, match="already holds a run; choose another --run-name, or continue"):
         new_run_dir(str(tmp_path), "CartPole__ppo__1__20261201-120000", numbered=False)
     assert new_run_dir(str(tmp_path), "fresh", numbered=False).endswith("fresh")
+
+
+def test_a_run_directory_that_cannot_be_made_is_one_sentence(tmp_path):
+    from rl.config import ConfigError
+
+    # A --run-name with slashes nests the run in directories made for it.
+    nested = new_run_dir(str(tmp_path / "runs"), "exp1/seed_3", numbered=False)
+    assert nested == str(tmp_path / "runs" / "exp1" / "seed_3") and (tmp_path / "runs" / "exp1" / "seed_3").is_dir()
+    (tmp_path / "a_file").write_text("")
+    cases = [(str(tmp_path / "a_file"), "run", "a_file is a file"),  # --logdir names a file
+             (str(tmp_path / "a_file" / "below"), "run", r"cannot be made \(Not a directory"),
+             (str(tmp_path), "a_file", "a_file is a file")]  # --run-name names a file
+    for logdir, name, message in cases:
+        for numbered in (True, False):
+            with pytest.raises(ConfigError, match=message) as error:
+                new_run_dir(logdir, name, numbered=numbered)
+            assert "choose another --logdir or --run-name" in str(error.value)
+    assert (tmp_path / "a_file").read_text() == ""  # nothing written over it

@@ -155,6 +155,15 @@ def test_a_config_file_holds_fixed_settings_and_a_search_table(tmp_path):
     config.write_text("search = 3\n")
     with pytest.raises(sweep.ConfigError, match="search must be a table"):
         sweep.parse(["ppo", "CartPole", "--config", str(config)])
+    # The envs are the command line's: a file's env_id was silently replaced by them.
+    config.write_text('env_id = "Pendulum"\n[search]\nlearning_rate = "loguniform(1e-4, 1e-2)"\n')
+    with pytest.raises(sweep.ConfigError, match="sets env_id; the envs are the ENV arguments"):
+        sweep.parse(["ppo", "CartPole", "--config", str(config)])
+
+
+def test_algo_and_env_given_as_flags_are_one_sentence_with_the_command_meant():
+    with pytest.raises(sweep.ConfigError, match=r"not flags: python -m rl.sweep ppo CartPole-v1 \[--flag value"):
+        sweep.parse(["--algo", "ppo", "--env", "CartPole-v1", "--trials", "2"])
 
 
 def test_scores_of_several_envs_are_normalised_between_a_random_policy_and_the_reward_threshold():

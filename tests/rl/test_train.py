@@ -44,6 +44,15 @@ def cli(*argv, cwd=None, timeout=600):
     # killer ended before the check
     (["ppo", "CartPole", "--num-seeds", "100000", "--num-envs", "4096"], "100000 agents of 4096 sub-envs need about"),
     (["ppo", "CartPole", "--num-seeds", "4000", "--num-steps", "100000", "--total-timesteps", "2000000"], "free on the cpu; train fewer seeds"),
+    (["ppo", "CartPole", "--logdir", "a_file"], "a_file is a file; choose another --logdir or --run-name"),
+    (["ppo", "CartPole", "--logdir", "a_file/runs"], "cannot be made (Not a directory"),
+    (["ppo", "CartPole", "--config", "."], "config file . cannot be read (Is a directory)"),
+    (["ppo", "CartPole", "--config", "other_env.toml"], "sets env_id = 'Pendulum', but the command line trains CartPole"),
+    # past 2**64, tensorboardX's hparams failed with a TypeError after the run directory was made
+    (["ppo", "CartPole", "--seed", "100000000000000000000"], "seed must be at most 4294967295 (2**32 - 1)"),
+    (["dqn", "CartPole", "--seed", "4294967295", "--num-seeds", "2"], "got 4294967295 ... 4294967296"),
+    (["--algo", "ppo", "--env", "CartPole-v1"], "not flags: python -m rl.train ppo CartPole-v1 [--flag value ...]"),
+    (["ppo", "--env-id", "CartPole-v1"], "not flags: python -m rl.train ppo CartPole-v1 [--flag value ...]"),
 ])
 def test_bad_input_is_one_sentence_and_status_2(argv, message, tmp_path):
     # A plugin env whose import needs a missing package, as Gymnasium's Box2D envs do without Box2D.
@@ -52,11 +61,14 @@ def test_bad_input_is_one_sentence_and_status_2(argv, message, tmp_path):
         "raise DependencyNotInstalled('Box2D is not installed, you can install it by run `pip install swig` '\n"
         "                             'followed by `pip install \"gymnasium[box2d]\"`')\n")
     (tmp_path / "typed.toml").write_text('learning_rate = "fast"\n')
+    (tmp_path / "other_env.toml").write_text('env_id = "Pendulum"\n')
+    (tmp_path / "a_file").write_text("")
     result = cli(*argv, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # refused before any run directory was made
 
 
 @pytest.mark.skipif(importlib.util.find_spec("Box2D") is not None, reason="Box2D is installed here")
@@ -94,3 +106,34 @@ def test_the_settings_block_names_what_differs_from_the_defaults_and_why():
     plain = describe("dqn", dqn, dqn.Args(num_envs=3, total_timesteps=50_000), "runs/y", {})
     assert plain.splitlines()[0] == ("dqn on CartPole, seed 1, cpu: 50,001 steps (total_timesteps 50,000 in whole "
                                      "steps of 3 sub-envs)")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished run of two iterations to resume."""
+    from rl import train
+
+    root = tmp_path_factory.mktemp("runs")
+    assert train.main(["ppo", "CartPole", "--total-timesteps", "4096", "--eval-episodes", "0", "--seed", "3",
+                       "--logdir", str(root), "--run-name", "r"]) == 0
+    return root / "r"
+
+
+@pytest.mark.parametrize("flags, message", [
+    # Its random streams are in the checkpoint: another seed would only relabel it (config.json
+    # and the evaluation took the new seed while the run went on with its own).
+    (["--seed", "5"], "trained with seed 3, not 5; a resumed run goes on with its own seed"),
+    (["--run-name", "fork"], "--resume continues {run} in its own directory, so --run-name cannot be given"),
+    (["--logdir", "elsewhere", "--run-name", "fork"], "so --logdir and --run-name cannot be given with it"),
+    # config.json would say 2,048 steps of a run that trained 4,096
+    (["--total-timesteps", "2048"], "has trained 4,096 steps, more than total_timesteps 2,048 asks for"),
+])
+def test_a_resume_that_would_rewrite_the_run_is_refused_and_changes_nothing(flags, message, trained, capsys):
+    from rl import train
+
+    before = {p.name: p.read_bytes() for p in trained.iterdir()}
+    capsys.readouterr()
+    assert train.main(["ppo", "CartPole", "--resume", str(trained), "--eval-episodes", "0", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message.format(run=trained) in err and len(err.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in trained.iterdir()} == before

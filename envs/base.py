@@ -257,6 +257,9 @@ class BatchedEnv(VectorEnv):
             return None
         name, values = type(self).__name__, {}
         for key, value in given.items():
+            if self.reset_options[key] not in self.Params._fields:  # a subclass with Params of its own
+                raise ValueError(f"{name}.reset: options[{key!r}] is not supported: {self.Params.__name__} has no "
+                                 f"{self.reset_options[key]} parameter (it starts episodes at its base's default)")
             try:
                 values[self.reset_options[key]] = float(value)
             except (TypeError, ValueError):

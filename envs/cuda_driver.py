@@ -22,8 +22,8 @@ from gymnasium.vector import AutoresetMode
 from numbarl.launch import grid_stride
 
 from .cuda_arena import Arena, spec_of, view_lines
-from .driver import (HEADER, RESET_ARGS, STEP_ARGS, STEP_BODY, DriverTarget, fill_template, indent, load_generated,
-                     read_limits)
+from .driver import (HEADER, RESET_ARGS, STEP_ARGS, STEP_BODY, DriverTarget, dynamics_params, fill_template, indent,
+                     load_generated, read_limits)
 
 # What the arena holds: every argument of the CPU driver's step but the actions, in its order,
 # and the BatchedEnv attribute (envs/base.py) holding each.
@@ -126,7 +126,7 @@ def load_cuda_driver(env):
 
         kind = "sim" if config.ENABLE_CUDASIM else "cuda"
         name = f"numbarl_{kind}_driver_{target.env_cls.__module__.replace('.', '_')}"
-        _LOADED[target, spec] = load_generated(source(target, spec), name, target.env_cls.Params)
+        _LOADED[target, spec] = load_generated(source(target, spec), name, dynamics_params(target.env_cls))
     return _LOADED[target, spec]
 
 

@@ -162,14 +162,49 @@ if ended:
 '''
 
 
-def unpack_params(Params) -> str:
-    """The expression that reads `Params`' fields from its float64 array inside compiled code,
-    as a plain tuple (`_Params(*values)` makes the NamedTuple the dynamics take)."""
+def unpack_params(env_cls) -> str:
+    """The expression that reads the env's Params fields from its float64 array inside compiled
+    code, then its inherited ones at their defaults, as a plain tuple (`_Params(*values)` makes
+    the NamedTuple the dynamics take: dynamics_params)."""
     fields = []
-    for k, (name, kind) in enumerate(param_kinds(Params)):
+    for k, (name, kind) in enumerate(param_kinds(env_cls.Params)):
         fields.append(f"packed_params[{k}] != 0.0" if kind is bool else
                       f"int(packed_params[{k}])" if kind is int else f"packed_params[{k}]")
+    fields += [repr(default) for _, default in inherited_params(env_cls)]
     return f"({''.join(f + ', ' for f in fields)})"
+
+
+def inherited_params(env_cls) -> list:
+    """(field, default) of the parameters a base env declares and this env's own Params leaves
+    out. A plugin that subclasses CartPole with Params of its own and reuses CartPole's reset or
+    step still runs when CartPole gains a parameter: its dynamics see the new one at its default,
+    as a subclass inherits what it does not override."""
+    own, extra = set(env_cls.Params._fields), {}
+    for base in env_cls.__mro__[1:]:
+        Params = getattr(base, "Params", None)
+        if Params is None or Params is env_cls.Params or not hasattr(Params, "_fields"):
+            continue
+        for name in Params._fields:
+            if name not in own and name not in extra:
+                extra[name] = Params._field_defaults[name]
+    return list(extra.items())
+
+
+def dynamics_params(env_cls):
+    """The NamedTuple class the compiled dynamics take: the env's Params, with inherited_params
+    after its fields where there are any. Kept on the class, where pickle (numba's cache) finds
+    it by name."""
+    inherited = inherited_params(env_cls)
+    if not inherited:
+        return env_cls.Params
+    made = env_cls.__dict__.get("_DynamicsParams")
+    if made is None or made._fields != env_cls.Params._fields + tuple(n for n, _ in inherited):
+        fields = [(n, type(d)) for n, d in env_cls.Params._field_defaults.items()] + \
+                 [(n, type(d)) for n, d in inherited]
+        made = NamedTuple(env_cls.Params.__name__, fields)
+        made.__module__, made.__qualname__ = env_cls.__module__, f"{env_cls.__qualname__}._DynamicsParams"
+        env_cls._DynamicsParams = made
+    return made
 
 
 def read_limits(Params) -> str:
@@ -320,7 +355,7 @@ def fill_template(template: str, target, decorator: str, where: str, **fields) -
     kinds = ", ".join(f"{name}: {kind.__name__}" for name, kind in param_kinds(Params))
     return template.format(module=module, cls=env_cls.__qualname__, fingerprint=fingerprint(module),
                            mode=mode.name.lower().replace("_", "-"), template=where,
-                           params=f"{Params.__qualname__}({kinds})", unpack=unpack_params(Params),
+                           params=f"{Params.__qualname__}({kinds})", unpack=unpack_params(env_cls),
                            copy_row=copy_row(target.obs_shape, decorator), step_args=STEP_ARGS,
                            reset_args=RESET_ARGS, reset_body=indent(RESET_BODY, 8), **fields)
 
@@ -343,7 +378,7 @@ def source(target: DriverTarget) -> str:
     ended = indent(_ENDED, 4) if target.mode is AutoresetMode.DISABLED else ""
     steps = "".join(_STEP.format(name=name, parallel=option, step_args=STEP_ARGS,
                                  step_body=indent(STEP_BODY[target.mode], 8), limits=indent(read_limits(Params), 4),
-                                 check=indent(_CHECK[target.discrete], 4), ended=ended, unpack=unpack_params(Params))
+                                 check=indent(_CHECK[target.discrete], 4), ended=ended, unpack=unpack_params(target.env_cls))
                     for name, option in (("serial", ""), ("parallel", ", parallel=True")))
     return fill_template(_TEMPLATE, target, '@numba.njit(inline="always", error_model="numpy")',
                          "envs/driver.py (_TEMPLATE, _STEP, STEP_BODY)", step_functions=steps)
@@ -355,7 +390,7 @@ def load_driver(env):
     target = DriverTarget.of(env)
     if target not in _LOADED:
         name = f"numbarl_driver_{target.env_cls.__module__.replace('.', '_')}"
-        _LOADED[target] = load_generated(source(target), name, target.env_cls.Params)
+        _LOADED[target] = load_generated(source(target), name, dynamics_params(target.env_cls))
     return _LOADED[target]
 
 

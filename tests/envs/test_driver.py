@@ -186,3 +186,27 @@ for mode in ["same_step", "next_step", "disabled"]:
     for compiled, python in zip(*runs):
         np.testing.assert_allclose(python, compiled, rtol=1e-5, atol=1e-6)
     assert len(runs[1]) == 3
+
+
+def test_a_subclass_with_params_of_its_own_runs_its_bases_dynamics_with_the_bases_newer_parameters():
+    """tests/rl/nan_env.py's NanCartPole reuses CartPole's reset and step with a Params that
+    predates CartPole's init_low/init_high: its dynamics see those at CartPole's defaults, so it
+    starts and steps as CartPole does, and the start options it cannot honour are refused.
+    (tests/cuda/envs/test_cuda_driver.py runs the same on the CUDA driver.)"""
+    check_subclass_with_params_of_its_own("cpu")
+
+
+def check_subclass_with_params_of_its_own(device):
+    from tests.rl.nan_env import NanCartPole
+
+    assert [name for name, _ in driver.inherited_params(NanCartPole)] == ["init_low", "init_high"]
+    assert driver.inherited_params(envs.cartpole.CartPole) == []
+    plugin = NanCartPole(num_envs=6, seed=3, nan_after=1e9, device=device)
+    builtin = envs.make("CartPole", num_envs=6, seed=3, device=device)
+    np.testing.assert_array_equal(plugin.reset()[0], builtin.reset()[0])
+    actions = np.random.default_rng(0).integers(0, 2, (50, 6))
+    for a in actions:
+        for got, expected in zip(plugin.step(a)[:4], builtin.step(a)[:4]):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+    with pytest.raises(ValueError, match=r"options\['low'\] is not supported: NanParams has no init_low"):
+        plugin.reset(options={"low": -0.3, "high": 0.3})

@@ -165,3 +165,11 @@ def test_episode_returns_are_float32_on_the_gpu_and_integer_ones_exact():
     cpu.set_state(gpu.get_state())
     gpu.set_state(cpu.get_state())
     assert cpu.get_state()["ep_return"].dtype == np.float64
+
+
+def test_a_subclass_with_params_of_its_own_runs_its_bases_dynamics():
+    """As on the CPU (tests/envs/test_driver.py): the CUDA driver gives the dynamics the
+    parameters the subclass's Params leaves out, at its base's defaults."""
+    from tests.envs.test_driver import check_subclass_with_params_of_its_own
+
+    check_subclass_with_params_of_its_own("cuda")

@@ -192,19 +192,36 @@ def inherited_params(env_cls) -> list:
 
 def dynamics_params(env_cls):
     """The NamedTuple class the compiled dynamics take: the env's Params, with inherited_params
-    after its fields where there are any. Kept on the class, where pickle (numba's cache) finds
-    it by name."""
+    after its fields where there are any. numba's cache pickles it by name (a base env's cached
+    dynamics list its overloads for every subclass's class), so it is named as an attribute of
+    this module that __getattr__ below makes again in any process."""
     inherited = inherited_params(env_cls)
     if not inherited:
         return env_cls.Params
-    made = env_cls.__dict__.get("_DynamicsParams")
+    made = _MADE.get(env_cls)
     if made is None or made._fields != env_cls.Params._fields + tuple(n for n, _ in inherited):
         fields = [(n, type(d)) for n, d in env_cls.Params._field_defaults.items()] + \
                  [(n, type(d)) for n, d in inherited]
         made = NamedTuple(env_cls.Params.__name__, fields)
-        made.__module__, made.__qualname__ = env_cls.__module__, f"{env_cls.__qualname__}._DynamicsParams"
-        env_cls._DynamicsParams = made
+        made.__module__ = __name__
+        made.__qualname__ = ":".join(("DynamicsParams", env_cls.__module__.replace(".", "|"),
+                                      env_cls.__qualname__.replace(".", "|")))
+        _MADE[env_cls] = made
     return made
+
+
+_MADE: dict = {}
+
+
+def __getattr__(name):
+    """dynamics_params' classes by the names it gives them, for pickle."""
+    if name.startswith("DynamicsParams:"):
+        _, module, qualname = name.split(":")
+        env_cls = importlib.import_module(module.replace("|", "."))
+        for part in qualname.split("|"):
+            env_cls = getattr(env_cls, part)
+        return dynamics_params(env_cls)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def read_limits(Params) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -200,6 +201,8 @@ def check_subclass_with_params_of_its_own(device):
     from tests.rl.nan_env import NanCartPole
 
     assert [name for name, _ in driver.inherited_params(NanCartPole)] == ["init_low", "init_high"]
+    made = driver.dynamics_params(NanCartPole)  # pickled by name in numba's cache: see the CUDA test
+    assert pickle.loads(pickle.dumps(made)) is made and made._fields[-2:] == ("init_low", "init_high")
     assert driver.inherited_params(envs.cartpole.CartPole) == []
     plugin = NanCartPole(num_envs=6, seed=3, nan_after=1e9, device=device)
     builtin = envs.make("CartPole", num_envs=6, seed=3, device=device)

@@ -173,3 +173,28 @@ def test_a_subclass_with_params_of_its_own_runs_its_bases_dynamics():
     from tests.envs.test_driver import check_subclass_with_params_of_its_own
 
     check_subclass_with_params_of_its_own("cuda")
+
+
+def test_a_base_envs_cache_loads_in_a_process_that_never_made_the_subclass(tmp_path):
+    """numba's cache of CartPole's reset lists its overload for NanCartPole's dynamics_params
+    class: a later process that runs CartPole alone must unpickle that class by its name."""
+    import os
+    import subprocess
+    import sys
+
+    run = """import numpy as np, envs
+if {plugin}:
+    from tests.rl.nan_env import NanCartPole
+    env = NanCartPole(num_envs=4, seed=0, device="cuda")
+else:
+    env = envs.make("CartPole", num_envs=4, seed=0, device="cuda")
+env.reset()
+env.step(np.zeros(4, np.int64))
+"""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    environ = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBARL_CACHE_DIR": str(tmp_path),
+               "NUMBA_ENABLE_CUDASIM": "1", "PYTHONPATH": root}
+    for plugin in (True, False):
+        result = subprocess.run([sys.executable, "-c", run.format(plugin=plugin)], cwd=root, env=environ,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]

@@ -313,8 +313,14 @@ def mean(x: Tensor, axis=None, keepdim=False) -> Tensor:
 
 
 @_torch_names
-def var(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
+def var(x: Tensor, axis=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+    """PyTorch's var: over `axis` with `correction` degrees of freedom taken (default 1, Bessel's);
+    the legacy positional form var(dim, unbiased, keepdim) too, so x.var(0, True) is unbiased, not
+    keepdim, as in PyTorch."""
     _needs_float(x, "var")
+    if unbiased is not None and correction is not None:
+        raise TypeError("var: give unbiased or correction, not both")
+    correction = (1 if unbiased is None or unbiased else 0) if correction is None else correction
     count = x.data.size if axis is None else math.prod(x.shape[a] for a in ops.axes_of(axis, x.ndim, "var"))
     d = x - mean(x, axis, keepdim=True)
     # No degrees of freedom left (one element, correction 1): NaN, as numpy and PyTorch give.
@@ -322,9 +328,10 @@ def var(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
 
 
 @_torch_names
-def std(x: Tensor, axis=None, keepdim=False, correction=1) -> Tensor:
+def std(x: Tensor, axis=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+    """The square root of var, with var's arguments."""
     _needs_float(x, "std")
-    return var(x, axis, keepdim, correction).sqrt()
+    return var(x, axis, unbiased, keepdim, correction=correction).sqrt()
 
 
 class MaxMin(NamedTuple):

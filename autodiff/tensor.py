@@ -410,9 +410,22 @@ def ones_like(t: Tensor, dtype=None) -> Tensor:
     return full(t.shape, 1, dtype or t.dtype, t.device)
 
 
-def arange(n, dtype=np.int64, device="cpu") -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """PyTorch's arange: arange(end), arange(start, end) or arange(start, end, step), end
+    excluded; int64 when every bound is an integer, else float32 (PyTorch's default float)."""
+    if end is None:
+        start, end = 0, start
+    bounds = (start, end, step)
+    for name, value in zip(("start", "end", "step"), bounds):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange: {name} must be a number, got {value!r} (dtype goes by name: dtype=...)")
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
+    if dtype is None:
+        dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in bounds) else DEFAULT_DTYPE
     b = get_backend(device)
-    return Tensor._make(b.arange(n, np.dtype(dtype)), b)
+    values = np.arange(start, end, step, dtype=np.float64 if np.dtype(dtype).kind == "f" else None)
+    return Tensor._make(b.asarray(values.astype(dtype, copy=False)), b).requires_grad_(requires_grad)
 
 
 class Generator:

@@ -21,7 +21,6 @@ class Backend:
     def full(self, shape, value, dtype): raise NotImplementedError
     def scalar(self, value, dtype): raise NotImplementedError  # a constant operand, never written
     def zeros(self, shape, dtype): raise NotImplementedError
-    def arange(self, n, dtype): raise NotImplementedError
     def copy(self, x): raise NotImplementedError
     def astype(self, x, dtype): raise NotImplementedError
 

@@ -257,9 +257,6 @@ class CPUBackend(Backend):
     def zeros(self, shape, dtype):
         return np.zeros(shape, dtype=dtype)
 
-    def arange(self, n, dtype):
-        return np.arange(n, dtype=dtype)
-
     def copy(self, x):
         return np.array(x, copy=True)
 

@@ -142,9 +142,6 @@ class CUDABackend(Backend):
     def zeros(self, shape, dtype):
         return self.full(shape, 0, dtype)
 
-    def arange(self, n, dtype):
-        return cuda.to_device(np.arange(n, dtype=dtype))
-
     def copy(self, x):
         return self.astype(x, x.dtype)
 

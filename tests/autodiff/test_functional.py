@@ -448,3 +448,27 @@ def test_to_takes_a_dtype_in_the_first_place_as_in_pytorch():
     assert x.to("cpu", "float64").dtype == np.float64 and x.to("cpu").dtype == np.float32
     with pytest.raises(ValueError, match="unknown device 'gpu'; valid: cpu, cuda, auto"):
         x.to("gpu")
+
+
+_VAR_CALLS = {  # the call, then numpy's (function, axis, ddof, keepdims)
+    "std(0, True)": ("std", 0, 1, False), "std(0, False)": ("std", 0, 0, False),
+    "var(1, False, True)": ("var", 1, 0, True), "std(dim=0, keepdim=True)": ("std", 0, 1, True),
+    "var(0, correction=0)": ("var", 0, 0, False), "std()": ("std", None, 1, False),
+    "var(1, unbiased=False)": ("var", 1, 0, False), "var(-1, True, True)": ("var", -1, 1, True),
+}
+
+
+@pytest.mark.parametrize("call", sorted(_VAR_CALLS))
+def test_var_and_std_take_pytorchs_positional_unbiased(call, rng):
+    """x.std(0, True) is unbiased (PyTorch's legacy order dim, unbiased, keepdim), not keepdim."""
+    x = rng.standard_normal((3, 4))
+    name, axis, ddof, keepdims = _VAR_CALLS[call]
+    got = eval("ad.tensor(x)." + call)
+    np.testing.assert_allclose(got.numpy(), getattr(np, name)(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(got.numpy(), eval("torch.tensor(x)." + call).numpy())
+
+
+def test_var_refuses_unbiased_with_correction():
+    with pytest.raises(TypeError, match="give unbiased or correction, not both"):
+        ad.tensor([1.0, 2.0]).var(0, True, correction=0)

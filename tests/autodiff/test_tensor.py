@@ -162,3 +162,22 @@ def test_augmented_assignment_and_gradients(rng):
     tz -= tw
     (th.sum() + 3 * tz.sum()).backward()
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy())
+
+
+@pytest.mark.parametrize("args", [(5,), (2, 5), (0, 1, 0.25), (5, 0, -2), (1.5,), (-3, 3, 2), (0.5, 2)])
+def test_arange_takes_pytorchs_bounds_and_dtypes(args):
+    """arange(end), arange(start, end[, step]): int64 for integer bounds, else float32."""
+    t = ad.arange(*args)
+    expected = np.arange(*args)
+    assert t.dtype == (np.int64 if expected.dtype.kind == "i" else np.float32)
+    np.testing.assert_array_equal(t.numpy(), expected.astype(t.dtype))
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(t.numpy(), torch.arange(*args).numpy())
+
+
+def test_arange_names_what_is_wrong():
+    assert ad.arange(3, dtype="float64").dtype == np.float64 and ad.arange(2, requires_grad=True, dtype="float32").requires_grad
+    with pytest.raises(TypeError, match=r"arange: end must be a number, got .*dtype goes by name"):
+        ad.arange(3, np.float32)
+    with pytest.raises(ValueError, match="step must not be 0"):
+        ad.arange(0, 3, 0)

@@ -389,7 +389,12 @@ def from_numpy(array, device="cpu") -> Tensor:
     return Tensor(np.asarray(array), device=device)
 
 
-def full(shape, value, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
+def full(shape, value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """`shape` filled with `value`; without a dtype, PyTorch's: bool for a bool, int64 for an
+    integer, float32 for a float."""
+    if dtype is None:
+        dtype = (np.bool_ if isinstance(value, (bool, np.bool_)) else
+                 np.int64 if isinstance(value, (int, np.integer)) else DEFAULT_DTYPE)
     b = get_backend(device)
     return Tensor._make(b.full(_shape(shape), value, np.dtype(dtype)), b).requires_grad_(requires_grad)
 

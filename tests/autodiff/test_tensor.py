@@ -181,3 +181,12 @@ def test_arange_names_what_is_wrong():
         ad.arange(3, np.float32)
     with pytest.raises(ValueError, match="step must not be 0"):
         ad.arange(0, 3, 0)
+
+
+@pytest.mark.parametrize("value, dtype", [(7, np.int64), (2.5, np.float32), (True, np.bool_), (np.int32(3), np.int64)])
+def test_full_infers_its_dtype_from_the_value_as_pytorch(value, dtype):
+    t = ad.full((2, 3), value)
+    assert t.dtype == dtype and (t.numpy() == value).all()
+    assert ad.full((2,), 7, dtype="float64").dtype == np.float64 and ad.zeros(2).dtype == np.float32
+    torch = pytest.importorskip("torch")
+    assert str(torch.full((2,), value).dtype).replace("torch.", "") == np.dtype(dtype).name

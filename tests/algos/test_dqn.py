@@ -28,6 +28,7 @@ def test_target_update(tau):
 def test_double_dqn_target_against_numpy():
     rng = np.random.default_rng(0)
     env = envs.make("CartPole", num_envs=1)
+    ad.manual_seed(0)  # the networks' weights, whatever ran before in this process
     q, _ = dqn.build(dqn.Args(), env)
     target, _ = dqn.build(dqn.Args(), env)
     next_obs = rng.standard_normal((5, 4)).astype(np.float32)

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import ops
 from .backend.codes import ACTIVATIONS
-from .tensor import DEFAULT_DTYPE, Tensor, _NUMBER, _functional, _unwrap_index
+from .tensor import DEFAULT_DTYPE, Tensor, _NUMBER, _functional, _unwrap_index, number_dtype
 
 
 _CONSTANTS: dict = {}
@@ -92,18 +92,6 @@ def _combine(higher, lower):
     return higher
 
 
-def _number_dtype(value) -> np.dtype:
-    """The dtype a Python (or numpy) number takes part in promotion with: PyTorch's default float
-    dtype for a float, int64 for an int."""
-    if isinstance(value, (bool, np.bool_)):
-        return np.dtype(bool)
-    if isinstance(value, (int, np.integer)):
-        return np.dtype(np.int64)
-    if isinstance(value, complex):
-        return np.dtype(np.complex64)
-    return np.dtype(DEFAULT_DTYPE)
-
-
 def result_type(*operands) -> np.dtype:
     """The dtype PyTorch gives an op over `operands` (tensors and Python numbers)."""
     dims = zeros = numbers = None
@@ -114,7 +102,7 @@ def result_type(*operands) -> np.dtype:
             else:
                 zeros = x.dtype if zeros is None else promote_types(zeros, x.dtype)
         elif x is not None:
-            d = _number_dtype(x)
+            d = number_dtype(x)
             numbers = d if numbers is None else promote_types(numbers, d)
     return _combine(dims, _combine(zeros, numbers))
 

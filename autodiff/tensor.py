@@ -389,12 +389,23 @@ def from_numpy(array, device="cpu") -> Tensor:
     return Tensor(np.asarray(array), device=device)
 
 
+def number_dtype(value) -> np.dtype:
+    """The dtype a Python (or numpy) number has beside tensors, as in PyTorch: bool, int64 for an
+    integer, complex64, else the default float dtype (float32)."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(bool)
+    if isinstance(value, (int, np.integer)):
+        return np.dtype(np.int64)
+    if isinstance(value, complex):
+        return np.dtype(np.complex64)
+    return np.dtype(DEFAULT_DTYPE)
+
+
 def full(shape, value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """`shape` filled with `value`; without a dtype, PyTorch's: bool for a bool, int64 for an
     integer, float32 for a float."""
     if dtype is None:
-        dtype = (np.bool_ if isinstance(value, (bool, np.bool_)) else
-                 np.int64 if isinstance(value, (int, np.integer)) else DEFAULT_DTYPE)
+        dtype = number_dtype(value)
     b = get_backend(device)
     return Tensor._make(b.full(_shape(shape), value, np.dtype(dtype)), b).requires_grad_(requires_grad)
 
